@@ -1,0 +1,314 @@
+#include "attention.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "linalg.hpp"
+#include "parallel.hpp"
+#include "rng.hpp"
+
+namespace seqattn {
+
+namespace {
+
+// One head's (rows, D) slice of a (B, rows, H*D) tensor: row stride H*D.
+using HeadMap = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
+using ConstHeadMap = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
+using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
+using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
+using ConstByteMap = Eigen::Map<const Eigen::Array<std::uint8_t, Eigen::Dynamic, 1>>;
+
+inline int thread_id() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+[[noreturn]] void fail(const std::string& layer, const std::string& what) {
+  throw std::invalid_argument("MultiHeadAttention '" + layer + "': " + what);
+}
+
+void check_positive(const char* arg, Index v) {
+  if (v < 1)
+    throw std::invalid_argument(std::string("MultiHeadAttention: expected a positive integer for `") +
+                                arg + "`, received " + arg + "=" + std::to_string(v));
+}
+
+std::string expected(const char* rows, Index last) {
+  return std::string("(B, ") + rows + ", " + std::to_string(last) + ")";
+}
+
+// Softmax of one row of scores in place, over the entries where allow[s] != 0 (allow may be
+// nullptr: all allowed). No allowed entry -> all-zero row.
+inline void masked_softmax_row(float* p, const float* allow, Index S) {
+  ArrayMap row(p, S);
+  if (!allow) {
+    const float m = row.maxCoeff();
+    row = (row - m).exp();
+    row *= 1.0f / row.sum();
+    return;
+  }
+  float m = -std::numeric_limits<float>::infinity();
+  bool any = false;
+  for (Index s = 0; s < S; ++s)
+    if (allow[s] != 0.0f && (!any || p[s] > m)) { m = p[s]; any = true; }
+  if (!any) { row.setZero(); return; }
+  // min(., 0) keeps masked entries (possibly above m) finite before they are zeroed.
+  row = (row - m).min(0.0f).exp() * ConstArrayMap(allow, S);
+  row *= 1.0f / row.sum();  // sum >= 1: the maximum contributes exp(0)
+}
+
+}  // namespace
+
+MultiHeadAttention::MultiHeadAttention(Index query_dim, Index value_dim_in, Index key_dim_in,
+                                       Index num_heads, Index key_dim, Index value_dim,
+                                       float dropout, bool use_bias, Index output_dim)
+    : C_(query_dim), Cv_(value_dim_in), Ck_(key_dim_in), H_(num_heads), Dk_(key_dim),
+      Dv_(value_dim), Cout_(output_dim), dropout_(dropout), use_bias_(use_bias) {
+  check_positive("query_dim", query_dim);
+  check_positive("value_dim_in", value_dim_in);
+  check_positive("key_dim_in", key_dim_in);
+  check_positive("num_heads", num_heads);
+  check_positive("key_dim", key_dim);
+  check_positive("value_dim", value_dim);
+  check_positive("output_dim", output_dim);
+  if (!(dropout >= 0.0f && dropout < 1.0f))
+    throw std::invalid_argument("MultiHeadAttention: expected `dropout` in [0, 1), received dropout=" +
+                                std::to_string(dropout));
+  params_.reserve(8);
+  auto add = [&](const char* name, Shape shape) {
+    params_.emplace_back(name, std::move(shape));
+    return static_cast<int>(params_.size()) - 1;
+  };
+  wq_ = add("query/kernel", {C_, H_, Dk_});
+  if (use_bias_) bq_ = add("query/bias", {H_, Dk_});
+  wk_ = add("key/kernel", {Ck_, H_, Dk_});
+  if (use_bias_) bk_ = add("key/bias", {H_, Dk_});
+  wv_ = add("value/kernel", {Cv_, H_, Dv_});
+  if (use_bias_) bv_ = add("value/bias", {H_, Dv_});
+  wo_ = add("attention_output/kernel", {H_, Dv_, Cout_});
+  if (use_bias_) bo_ = add("attention_output/bias", {Cout_});
+}
+
+Shape MultiHeadAttention::output_shape(const std::vector<Shape>& in) const {
+  if (in.size() < 2 || in.size() > 4)
+    fail(name, "expected inputs (query, value, key, attention_mask), received " +
+                   std::to_string(in.size()) + " inputs");
+  const Shape& q = in[0];
+  const Shape& v = in[1];
+  const Shape* k = (in.size() > 2 && !in[2].empty()) ? &in[2] : nullptr;
+  const Shape* am = (in.size() > 3 && !in[3].empty()) ? &in[3] : nullptr;
+  if (q.size() != 3 || q[2] != C_)
+    fail(name, "expected query of shape " + expected("T", C_) + ", received " + shape_str(q));
+  if (v.size() != 3 || v[2] != Cv_)
+    fail(name, "expected value of shape " + expected("S", Cv_) + ", received " + shape_str(v));
+  if (v[0] != q[0])
+    fail(name, "query and value must have the same batch size, received query " + shape_str(q) +
+                   " and value " + shape_str(v));
+  if (k) {
+    if (k->size() != 3 || (*k)[2] != Ck_)
+      fail(name, "expected key of shape " + expected("S", Ck_) + ", received " + shape_str(*k));
+    if ((*k)[0] != v[0] || (*k)[1] != v[1])
+      fail(name, "key and value must have the same batch size and length, received key " +
+                     shape_str(*k) + " and value " + shape_str(v));
+  } else if (Cv_ != Ck_) {
+    fail(name, "no key given, so value is used as key and must have shape " +
+                   expected("S", Ck_) + "; received value " + shape_str(v));
+  }
+  if (am) {
+    const Shape want = {q[0], q[1], v[1]};
+    if (*am != want)
+      fail(name, "expected attention_mask of shape (B, T, S) = " + shape_str(want) +
+                     ", received " + shape_str(*am));
+  }
+  return {q[0], q[1], Cout_};
+}
+
+void MultiHeadAttention::forward(const LayerInputs& in, LayerOutput& out, const Context& ctx) {
+  const Tensor& query = *in.x[0];
+  const Tensor& value = *in.x[1];
+  const bool has_key = in.x.size() > 2 && in.x[2];
+  const Tensor& key = has_key ? *in.x[2] : value;
+  const Tensor* attn = in.x.size() > 3 ? in.x[3] : nullptr;
+  const Index B = query.dim(0), T = query.dim(1), S = value.dim(1);
+  const Index H = H_, Dk = Dk_, Dv = Dv_, HDk = H * Dk, HDv = H * Dv;
+  B_ = B; T_ = T; S_ = S;
+
+  // Q = query·Wq + bq; K = key·Wk + bk; V = value·Wv + bv   (row-major (C, H, Dk) = (C, H*Dk))
+  Q_.resize({B, T, HDk});
+  K_.resize({B, S, HDk});
+  V_.resize({B, S, HDv});
+  linear_forward(Q_.ptr(), query.ptr(), value_of(wq_), value_of(bq_), B * T, C_, HDk);
+  linear_forward(K_.ptr(), key.ptr(), value_of(wk_), value_of(bk_), B * S, Ck_, HDk);
+  linear_forward(V_.ptr(), value.ptr(), value_of(wv_), value_of(bv_), B * S, Cv_, HDv);
+
+  // Masks: query mask per row; value & key masks folded into one (B, S) 0/1 vector.
+  const Mask* qmask = in.mask_of(0);
+  const Mask* vmask = in.mask_of(1);
+  const Mask* kmask = has_key ? in.mask_of(2) : vmask;
+  const bool has_kv = vmask || kmask;
+  if (has_kv) {
+    kv_mask_.assign(B * S, 1.0f);
+    for (Index i = 0; i < B * S; ++i) {
+      if (vmask && !vmask->data[i]) kv_mask_[i] = 0.0f;
+      if (kmask && !kmask->data[i]) kv_mask_[i] = 0.0f;
+    }
+  }
+  const bool causal = use_causal_mask;
+  const bool masked = qmask || has_kv || attn || causal;
+
+  // Dropout on P: training only; the keep decisions are cached for backward.
+  dropped_ = ctx.training && dropout_ > 0.0f;
+  const float rate = dropout_, inv_keep = dropped_ ? 1.0f / (1.0f - dropout_) : 1.0f;
+  if (dropped_) keep_.resize(B * H * T * S);
+
+  P_.resize({B, H, T, S});
+  O_.resize({B, T, HDv});
+  const Index per_thread = T * S + S;  // Pd (T, S) + allowed row (S)
+  scratch_.resize(static_cast<std::size_t>(num_threads()) * per_thread);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(Dk));
+  const std::uint64_t seed = this->seed, step = ctx.step;
+
+  SEQATTN_PARALLEL_FOR
+  for (Index bh = 0; bh < B * H; ++bh) {
+    const Index b = bh / H, h = bh % H;
+    float* work = scratch_.data() + thread_id() * per_thread;
+    float* pd = work;              // (T, S)
+    float* allow = work + T * S;   // (S)
+    ConstHeadMap Qh(Q_.ptr() + b * T * HDk + h * Dk, T, Dk, Eigen::OuterStride<>(HDk));
+    ConstHeadMap Kh(K_.ptr() + b * S * HDk + h * Dk, S, Dk, Eigen::OuterStride<>(HDk));
+    ConstHeadMap Vh(V_.ptr() + b * S * HDv + h * Dv, S, Dv, Eigen::OuterStride<>(HDv));
+    HeadMap Oh(O_.ptr() + b * T * HDv + h * Dv, T, Dv, Eigen::OuterStride<>(HDv));
+    float* p = P_.ptr() + bh * T * S;
+    MatMap Pm(p, T, S);
+
+    // scores = Q·Kᵀ / sqrt(Dk)   (T, S)
+    Pm.noalias() = scale * (Qh * Kh.transpose());
+
+    // P = softmax over the allowed s of each row   (T, S)
+    for (Index t = 0; t < T; ++t) {
+      float* row = p + t * S;
+      if (!masked) { masked_softmax_row(row, nullptr, S); continue; }
+      if (qmask && !qmask->data[b * T + t]) { std::fill(row, row + S, 0.0f); continue; }
+      if (has_kv) std::copy(kv_mask_.data() + b * S, kv_mask_.data() + (b + 1) * S, allow);
+      else std::fill(allow, allow + S, 1.0f);
+      if (attn) {
+        const float* a = attn->ptr() + (b * T + t) * S;
+        for (Index s = 0; s < S; ++s) if (a[s] == 0.0f) allow[s] = 0.0f;
+      }
+      if (causal) for (Index s = t + 1; s < S; ++s) allow[s] = 0.0f;
+      masked_softmax_row(row, allow, S);
+    }
+
+    // Pd = P * keep / (1 - rate), keep = uniform01(seed, step, flat (B, H, T, S) index) >= rate
+    const float* pv = p;
+    if (dropped_) {
+      std::uint8_t* keep = keep_.data() + bh * T * S;
+      const std::uint64_t base = static_cast<std::uint64_t>(bh * T * S);
+      for (Index i = 0; i < T * S; ++i) {
+        const bool k = uniform01(seed, step, base + i) >= rate;
+        keep[i] = k;
+        pd[i] = k ? p[i] * inv_keep : 0.0f;
+      }
+      pv = pd;
+    }
+
+    // O = Pd·V   (T, Dv)
+    Oh.noalias() = ConstMatMap(pv, T, S) * Vh;
+  }
+
+  // y = O·Wo + bo   (B*T, H*Dv)·(H*Dv, Cout)
+  out.y.resize({B, T, Cout_});
+  linear_forward(out.y.ptr(), O_.ptr(), value_of(wo_), value_of(bo_), B * T, HDv, Cout_);
+  if (qmask) out.mask.assign(*qmask); else out.mask.clear();
+}
+
+void MultiHeadAttention::backward(const LayerInputs& in, const LayerOutput& /*out*/,
+                                  const Tensor& dy, const std::vector<Tensor*>& dx,
+                                  const Context& /*ctx*/) {
+  const Tensor& query = *in.x[0];
+  const Tensor& value = *in.x[1];
+  const bool has_key = in.x.size() > 2 && in.x[2];
+  const Tensor& key = has_key ? *in.x[2] : value;
+  auto dx_at = [&](std::size_t i) { return i < dx.size() && dx[i] ? dx[i]->ptr() : nullptr; };
+  float* dquery = dx_at(0);
+  float* dvalue = dx_at(1);
+  float* dkey = has_key ? dx_at(2) : dvalue;  // key = value: its gradient goes to value
+  const Index B = B_, T = T_, S = S_;
+  const Index H = H_, Dk = Dk_, Dv = Dv_, HDk = H * Dk, HDv = H * Dv;
+
+  // y = O·Wo + bo  ->  dWo += Oᵀ·dy, dbo += Σ dy, dO = dy·Woᵀ
+  dO_.resize({B, T, HDv});
+  dO_.zero();
+  linear_backward(dO_.ptr(), grad_of(wo_), grad_of(bo_), dy.ptr(), O_.ptr(), value_of(wo_),
+                  B * T, HDv, Cout_);
+
+  // Per-(b, h) slices of dQ, dK, dV are disjoint and fully overwritten below.
+  dQ_.resize({B, T, HDk});
+  dK_.resize({B, S, HDk});
+  dV_.resize({B, S, HDv});
+  const Index per_thread = 2 * T * S;  // dP (T, S) + Pd (T, S)
+  scratch_.resize(static_cast<std::size_t>(num_threads()) * per_thread);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(Dk));
+  const float inv_keep = dropped_ ? 1.0f / (1.0f - dropout_) : 1.0f;
+  const bool dropped = dropped_;
+
+  SEQATTN_PARALLEL_FOR
+  for (Index bh = 0; bh < B * H; ++bh) {
+    const Index b = bh / H, h = bh % H;
+    float* work = scratch_.data() + thread_id() * per_thread;
+    MatMap dP(work, T, S);
+    ConstHeadMap Qh(Q_.ptr() + b * T * HDk + h * Dk, T, Dk, Eigen::OuterStride<>(HDk));
+    ConstHeadMap Kh(K_.ptr() + b * S * HDk + h * Dk, S, Dk, Eigen::OuterStride<>(HDk));
+    ConstHeadMap Vh(V_.ptr() + b * S * HDv + h * Dv, S, Dv, Eigen::OuterStride<>(HDv));
+    ConstHeadMap dOh(dO_.ptr() + b * T * HDv + h * Dv, T, Dv, Eigen::OuterStride<>(HDv));
+    HeadMap dQh(dQ_.ptr() + b * T * HDk + h * Dk, T, Dk, Eigen::OuterStride<>(HDk));
+    HeadMap dKh(dK_.ptr() + b * S * HDk + h * Dk, S, Dk, Eigen::OuterStride<>(HDk));
+    HeadMap dVh(dV_.ptr() + b * S * HDv + h * Dv, S, Dv, Eigen::OuterStride<>(HDv));
+    const float* p = P_.ptr() + bh * T * S;
+    ConstMatMap Pm(p, T, S);
+
+    // O = Pd·V  ->  dPd = dO·Vᵀ (T, S), dV = Pdᵀ·dO (S, Dv)
+    dP.noalias() = dOh * Vh.transpose();
+    if (dropped) {
+      // Pd = P * keep / (1 - rate)  ->  dP = dPd * keep / (1 - rate)
+      float* pd = work + T * S;
+      ConstByteMap keep(keep_.data() + bh * T * S, T * S);
+      const auto factor = keep.cast<float>() * inv_keep;
+      ArrayMap(pd, T * S) = ConstArrayMap(p, T * S) * factor;
+      dVh.noalias() = ConstMatMap(pd, T, S).transpose() * dOh;
+      ArrayMap(work, T * S) *= factor;
+    } else {
+      dVh.noalias() = Pm.transpose() * dOh;
+    }
+
+    // P = softmax(scores)  ->  dscores = P * (dP - rowsum(P * dP)); masked entries have P = 0
+    // and all-masked rows stay zero. scores = Q·Kᵀ / sqrt(Dk) -> the 1/sqrt(Dk) folds in here.
+    for (Index t = 0; t < T; ++t) {
+      ArrayMap drow(work + t * S, S);
+      ConstArrayMap prow(p + t * S, S);
+      const float dot = (prow * drow).sum();
+      drow = prow * (drow - dot) * scale;
+    }
+
+    // scores = Q·Kᵀ  ->  dQ = dS·K (T, Dk), dK = dSᵀ·Q (S, Dk)
+    dQh.noalias() = dP * Kh;
+    dKh.noalias() = dP.transpose() * Qh;
+  }
+
+  // Q = query·Wq + bq  ->  dquery += dQ·Wqᵀ, dWq += queryᵀ·dQ, dbq += Σ dQ
+  linear_backward(dquery, grad_of(wq_), grad_of(bq_), dQ_.ptr(), query.ptr(), value_of(wq_),
+                  B * T, C_, HDk);
+  // K = key·Wk + bk  ->  dkey += dK·Wkᵀ, dWk += keyᵀ·dK, dbk += Σ dK
+  linear_backward(dkey, grad_of(wk_), grad_of(bk_), dK_.ptr(), key.ptr(), value_of(wk_),
+                  B * S, Ck_, HDk);
+  // V = value·Wv + bv  ->  dvalue += dV·Wvᵀ, dWv += valueᵀ·dV, dbv += Σ dV
+  linear_backward(dvalue, grad_of(wv_), grad_of(bv_), dV_.ptr(), value.ptr(), value_of(wv_),
+                  B * S, Cv_, HDv);
+}
+
+}  // namespace seqattn

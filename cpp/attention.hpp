@@ -1,0 +1,83 @@
+// Multi-head attention (Keras 3 `MultiHeadAttention`), forward and backward side by side.
+//
+//   Q = query·Wq + bq                      (B, T, H, Dk)
+//   K = key·Wk + bk                        (B, S, H, Dk)   key defaults to value
+//   V = value·Wv + bv                      (B, S, H, Dv)
+//   P = softmax_S(Q·Kᵀ / sqrt(Dk))         (B, H, T, S)    over allowed entries only
+//   Pd = dropout(P)                        (B, H, T, S)    training only
+//   O = Pd·V                               (B, T, H, Dv)
+//   y = O·Wo + bo                          (B, T, Cout)
+//
+// Allowed (b, t, s) = query_mask[b, t] & value_mask[b, s] & key_mask[b, s]
+//                     & attention_mask[b, t, s] & (use_causal_mask ? s <= t : 1)   (1 = attend).
+// A row with no allowed entry gets an all-zero probability row (so y = bo there) and zero
+// gradients, never NaN (Keras would give a uniform row instead).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "layer.hpp"
+#include "tensor.hpp"
+
+namespace seqattn {
+
+class MultiHeadAttention : public Layer {
+ public:
+  // Params, Keras 3 order: query/kernel (C, H, Dk), query/bias (H, Dk), key/kernel (Ck, H, Dk),
+  // key/bias (H, Dk), value/kernel (Cv, H, Dv), value/bias (H, Dv),
+  // attention_output/kernel (H, Dv, Cout), attention_output/bias (Cout); no biases when
+  // use_bias is false. Weights start at zero: the Python layer initialises them.
+  // Throws std::invalid_argument for a non-positive size or a dropout outside [0, 1).
+  MultiHeadAttention(Index query_dim /*C*/, Index value_dim_in /*Cv*/, Index key_dim_in /*Ck*/,
+                     Index num_heads /*H*/, Index key_dim /*Dk*/, Index value_dim /*Dv*/,
+                     float dropout, bool use_bias, Index output_dim /*Cout*/);
+
+  std::string kind() const override { return "MultiHeadAttention"; }
+  // in = {query (B, T, C), value (B, S, Cv), [key (B, S, Ck)], [attention_mask (B, T, S)]};
+  // an empty Shape marks an absent key / attention_mask. Returns (B, T, Cout).
+  Shape output_shape(const std::vector<Shape>& in) const override;
+  // in.x = {query, value, key or nullptr, attention_mask or nullptr};
+  // in.mask = {query mask (B, T), value mask (B, S), key mask (B, S)}.
+  void forward(const LayerInputs& in, LayerOutput& out, const Context& ctx) override;
+  // dx = {dquery, dvalue, dkey or nullptr, nullptr}; dquery and dvalue may be the same tensor
+  // (self-attention): everything is accumulated.
+  void backward(const LayerInputs& in, const LayerOutput& out, const Tensor& dy,
+                const std::vector<Tensor*>& dx, const Context& ctx) override;
+
+  // Softmax probabilities of the last forward, before dropout.  (B, H, T, S)
+  const Tensor& attention_scores() const { return P_; }
+
+  bool use_causal_mask = false;
+
+ private:
+  float* value_of(int i) { return i < 0 ? nullptr : params_[i].value.data(); }
+  float* grad_of(int i) { return i < 0 ? nullptr : params_[i].grad.data(); }
+
+  Index C_, Cv_, Ck_, H_, Dk_, Dv_, Cout_;
+  float dropout_;
+  bool use_bias_;
+  // Indices into params_ (-1 = absent bias).
+  int wq_ = -1, bq_ = -1, wk_ = -1, bk_ = -1, wv_ = -1, bv_ = -1, wo_ = -1, bo_ = -1;
+
+  // Cache of the last forward (what backward needs).
+  Index B_ = 0, T_ = 0, S_ = 0;
+  Tensor Q_;                         // (B, T, H*Dk) head h = columns [h*Dk, (h+1)*Dk)
+  Tensor K_;                         // (B, S, H*Dk)
+  Tensor V_;                         // (B, S, H*Dv)
+  Tensor P_;                         // (B, H, T, S) probabilities, before dropout
+  std::vector<std::uint8_t> keep_;   // (B, H, T, S) dropout keep decisions (when dropped_)
+  bool dropped_ = false;             // dropout was applied in the last forward
+  Tensor O_;                         // (B, T, H*Dv) attention output before projection
+
+  // Work buffers, reused across calls (no allocation in the steady state).
+  std::vector<float> kv_mask_;       // (B, S) value & key mask as 0/1 (empty: no mask)
+  std::vector<float> scratch_;       // per thread: forward (T*S + S), backward (2*T*S)
+  Tensor dO_;                        // (B, T, H*Dv)
+  Tensor dQ_;                        // (B, T, H*Dk)
+  Tensor dK_;                        // (B, S, H*Dk)
+  Tensor dV_;                        // (B, S, H*Dv)
+};
+
+}  // namespace seqattn

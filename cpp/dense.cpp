@@ -1,0 +1,60 @@
+#include "dense.hpp"
+
+#include <stdexcept>
+
+#include "linalg.hpp"
+
+namespace seqattn {
+
+Dense::Dense(Index input_dim, Index units, const std::string& activation, bool use_bias_)
+    : Cin(input_dim), U(units), use_bias(use_bias_), activation_(activation_from_name(activation)) {
+  params_.emplace_back("kernel", Shape{Cin, U});
+  if (use_bias) params_.emplace_back("bias", Shape{U});
+}
+
+Shape Dense::output_shape(const std::vector<Shape>& in) const {
+  if (in.size() != 1 || in[0].size() < 2 || in[0].back() != Cin)
+    throw std::invalid_argument(
+        "Input 0 of layer '" + name + "' is incompatible with the layer: expected axis -1 of "
+        "input shape to have value " + std::to_string(Cin) + ", but received input with shape " +
+        (in.empty() ? std::string("()") : shape_str(in[0])));
+  Shape out = in[0];
+  out.back() = U;
+  return out;
+}
+
+void Dense::forward(const LayerInputs& in, LayerOutput& out, const Context&) {
+  const Tensor& x = *in.x[0];  // (N, Cin)
+  const Index N = x.size() / Cin;
+  Shape s = x.shape;
+  s.back() = U;
+  out.y.resize(s);  // (N, U)
+  const float* b = use_bias ? params_[1].value.data() : nullptr;
+  if (activation_ == Activation::Linear) {
+    linear_forward(out.y.ptr(), x.ptr(), params_[0].value.data(), b, N, Cin, U);
+  } else {
+    z_.resize({N, U});
+    linear_forward(z_.ptr(), x.ptr(), params_[0].value.data(), b, N, Cin, U);
+    activation_forward(activation_, z_.ptr(), out.y.ptr(), N, U);
+  }
+  if (const Mask* m = in.mask_of(0); m && x.rank() == 3) out.mask.assign(*m); else out.mask.clear();
+}
+
+void Dense::backward(const LayerInputs& in, const LayerOutput& out, const Tensor& dy,
+                     const std::vector<Tensor*>& dx, const Context&) {
+  const Tensor& x = *in.x[0];
+  const Index N = x.size() / Cin;
+  // Inverts y = f(z): dz = f'(z) dy, unless the loss already handed us dz (fused).
+  const float* dz = dy.ptr();
+  if (activation_ != Activation::Linear && !fused_) {
+    dz_.resize({N, U});
+    activation_backward(activation_, z_.ptr(), out.y.ptr(), dy.ptr(), dz_.ptr(), N, U);
+    dz = dz_.ptr();
+  }
+  // Inverts z = x · W + b.
+  linear_backward(dx[0] ? dx[0]->ptr() : nullptr, params_[0].grad.data(),
+                  use_bias ? params_[1].grad.data() : nullptr, dz, x.ptr(),
+                  params_[0].value.data(), N, Cin, U);
+}
+
+}  // namespace seqattn

@@ -1,0 +1,19 @@
+// Dense products shared by layers (Dense, the attention projections): work split across
+// threads by disjoint blocks of the output, Eigen single-threaded inside each block.
+#pragma once
+#include "tensor.hpp"
+
+namespace seqattn {
+
+// Y (N, M) = X (N, K) · W (K, M) + b (M); b may be nullptr. Overwrites Y.
+void linear_forward(float* Y, const float* X, const float* W, const float* b,
+                    Index N, Index K, Index M);
+
+// Inverts linear_forward, accumulating:
+//   dX (N, K) += dY · Wᵀ   (skipped when dX is nullptr)
+//   dW (K, M) += Xᵀ · dY
+//   db (M)    += Σ_n dY[n] (skipped when db is nullptr)
+void linear_backward(float* dX, float* dW, float* db, const float* dY, const float* X,
+                     const float* W, Index N, Index K, Index M);
+
+}  // namespace seqattn

@@ -1,0 +1,70 @@
+// Optimizers: fused C++ updates over every parameter, Keras 3 formulas. Each update first
+// clips all gradients together by their global L2 norm when clipnorm > 0.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "tensor.hpp"
+
+namespace seqattn {
+
+class Optimizer {
+ public:
+  Optimizer(double learning_rate, double clipnorm)
+      : learning_rate(learning_rate), clipnorm(clipnorm) {}
+  virtual ~Optimizer() = default;
+  virtual std::string name() const = 0;
+  // One step over `params` (the same list, in the same order, every call).
+  void apply(const std::vector<Param*>& params);
+  // Slot variables (momentum, m, v, ...) per parameter, for saving and inspection.
+  virtual std::vector<std::vector<float>*> slots() { return {}; }
+  virtual int slots_per_param() const { return 0; }
+
+  double learning_rate;
+  double clipnorm;          // <= 0: no clipping
+  std::int64_t iterations = 0;  // completed updates (Keras `optimizer.iterations`)
+
+ protected:
+  // Update parameter p (its grad already clipped) with its slot index i; `t` is the 1-based step.
+  virtual void ensure_slots(const std::vector<Param*>& params) = 0;
+  virtual void update(Param& p, std::size_t i, std::int64_t t) = 0;
+};
+
+// Keras SGD: v = momentum·v - lr·g; w += v (nesterov: w += momentum·v - lr·g); plain w -= lr·g.
+class SGD : public Optimizer {
+ public:
+  SGD(double learning_rate, double momentum, bool nesterov, double clipnorm)
+      : Optimizer(learning_rate, clipnorm), momentum(momentum), nesterov(nesterov) {}
+  std::string name() const override { return "SGD"; }
+  std::vector<std::vector<float>*> slots() override;
+  int slots_per_param() const override { return momentum > 0.0 ? 1 : 0; }
+  double momentum;
+  bool nesterov;
+
+ protected:
+  void ensure_slots(const std::vector<Param*>& params) override;
+  void update(Param& p, std::size_t i, std::int64_t t) override;
+  std::vector<std::vector<float>> velocity_;
+};
+
+// Keras Adam: m += (g - m)(1 - β1); v += (g² - v)(1 - β2);
+// w -= lr·sqrt(1 - β2^t)/(1 - β1^t) · m / (sqrt(v) + ε).
+// AdamW (weight_decay > 0) first applies w -= w·weight_decay·lr.
+class Adam : public Optimizer {
+ public:
+  Adam(double learning_rate, double beta_1, double beta_2, double epsilon, double weight_decay,
+       double clipnorm)
+      : Optimizer(learning_rate, clipnorm), beta_1(beta_1), beta_2(beta_2), epsilon(epsilon),
+        weight_decay(weight_decay) {}
+  std::string name() const override { return weight_decay > 0.0 ? "AdamW" : "Adam"; }
+  std::vector<std::vector<float>*> slots() override;
+  int slots_per_param() const override { return 2; }
+  double beta_1, beta_2, epsilon, weight_decay;
+
+ protected:
+  void ensure_slots(const std::vector<Param*>& params) override;
+  void update(Param& p, std::size_t i, std::int64_t t) override;
+  std::vector<std::vector<float>> m_, v_;
+};
+
+}  // namespace seqattn
