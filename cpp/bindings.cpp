@@ -311,6 +311,19 @@ PYBIND11_MODULE(_core, m) {
         }
         return py::make_tuple(loss, to_array(g.output()));
       }, py::arg("inputs"), py::arg("y"), py::arg("sample_weight") = py::none())
+      .def("compute_gradients", [](Graph& g, const py::list& xs, const py::array& y, bool training) {
+        std::vector<Tensor> in = to_tensors(xs);
+        Tensor yt = to_float_tensor(y);
+        double loss;
+        {
+          py::gil_scoped_release release;
+          loss = g.compute_gradients(in, yt, nullptr, training);
+        }
+        py::list grads;
+        for (Param* p : g.params()) grads.append(to_array(p->grad.data(), p->shape));
+        return py::make_tuple(loss, grads);
+      }, py::arg("inputs"), py::arg("y"), py::arg("training") = false,
+         "Loss and dL/dparam for every weight (get_weights order), without an update.")
       .def("predict_step", [](Graph& g, const py::list& xs) {
         std::vector<Tensor> in = to_tensors(xs);
         {

@@ -130,12 +130,18 @@ void Graph::backward() {
   }
 }
 
+double Graph::compute_gradients(const std::vector<Tensor>& inputs, const Tensor& y_true,
+                                const float* sample_weight, bool training) {
+  forward(inputs, training);
+  const double loss = loss_and_grad(y_true, sample_weight, true);
+  backward();
+  return loss;
+}
+
 double Graph::train_step(const std::vector<Tensor>& inputs, const Tensor& y_true,
                          const float* sample_weight) {
   if (!optimizer_) throw std::invalid_argument("Graph: compile() was not called");
-  forward(inputs, true);
-  const double loss = loss_and_grad(y_true, sample_weight, true);
-  backward();
+  const double loss = compute_gradients(inputs, y_true, sample_weight, true);
   optimizer_->apply(params());
   ++step;
   return loss;

@@ -26,6 +26,9 @@ class Graph {
   // One training step: forward (training mode), loss, backward, update. Returns the loss.
   double train_step(const std::vector<Tensor>& inputs, const Tensor& y_true,
                     const float* sample_weight);
+  // Forward, loss and backward without an update: leaves dL/dparam in every Param::grad.
+  double compute_gradients(const std::vector<Tensor>& inputs, const Tensor& y_true,
+                           const float* sample_weight, bool training);
   // Inference-mode forward; returns the loss on (inputs, y_true).
   double test_step(const std::vector<Tensor>& inputs, const Tensor& y_true,
                    const float* sample_weight);

@@ -1,0 +1,48 @@
+"""seqattn: self-attention sequence models with a C++ core and a Keras-like API.
+
+    import seqattn
+    model = seqattn.Sequential([
+        seqattn.Input(shape=(32,), dtype="int32"),
+        seqattn.layers.TokenAndPositionEmbedding(1000, 32, 32, mask_zero=True),
+        seqattn.layers.MultiHeadAttention(num_heads=2, key_dim=16),
+        seqattn.layers.GlobalAveragePooling1D(),
+        seqattn.layers.Dense(1, activation="sigmoid"),
+    ])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import _core, callbacks, datasets, layers, losses, metrics, optimizers, text, utils
+from .layers import Input
+from .models import Model, Sequential
+
+try:
+    __version__ = version("seqattn")
+except PackageNotFoundError:  # running from a source tree
+    __version__ = _core.build_info()["version"]
+
+
+def build_info() -> dict:
+    """How the C++ core was built: compiler, flags, SIMD level, OpenMP, Eigen, threads."""
+    return dict(_core.build_info())
+
+
+def set_num_threads(n: int) -> None:
+    """Threads used by the C++ core (default: OMP_NUM_THREADS or all cores).
+
+    Results are bit-identical for the same seed and the same thread count.
+    """
+    from ._validation import positive_int
+    _core.set_num_threads(positive_int("n", n))
+
+
+def get_num_threads() -> int:
+    return int(_core.get_num_threads())
+
+
+__all__ = ["Input", "Model", "Sequential", "build_info", "callbacks", "datasets", "get_num_threads",
+           "layers", "losses", "metrics", "optimizers", "set_num_threads", "text", "utils",
+           "__version__"]

@@ -1,0 +1,180 @@
+"""The Layer base class: Keras life cycle (init validates, build creates weights, call computes).
+
+A layer owns one C++ object (`self._core`) holding its weights and gradients. Called on a
+symbolic tensor (from `seqattn.Input`) it records a node of the model graph; called on a NumPy
+array it runs eagerly in inference mode and returns a NumPy array.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+import numpy as np
+
+_NAME_COUNTS: dict[str, int] = defaultdict(int)
+
+
+def _snake(name: str) -> str:
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
+
+
+def unique_name(base: str) -> str:
+    """Keras naming: 'dense', 'dense_1', 'dense_2', ..."""
+    n = _NAME_COUNTS[base]
+    _NAME_COUNTS[base] += 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+class SymbolicTensor:
+    """A placeholder flowing through layer calls while a model is being defined.
+
+    `shape` includes the batch axis as None; `node` is the call that produced it (None for
+    an Input).
+    """
+
+    def __init__(self, shape, dtype, node=None, name=None):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.node = node
+        self.name = name
+
+    def __repr__(self):
+        return f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+
+class Node:
+    """One call of a layer: its (possibly absent) symbolic inputs and its output."""
+
+    def __init__(self, layer, inputs, call_args=None):
+        self.layer = layer
+        self.inputs = list(inputs)  # SymbolicTensor or None (absent optional input)
+        self.call_args = dict(call_args or {})
+        self.output = None
+
+
+def is_symbolic(x) -> bool:
+    return isinstance(x, SymbolicTensor)
+
+
+class Layer:
+    """Base class of every seqattn layer."""
+
+    def __init__(self, name=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s): "
+                            + ", ".join(sorted(kwargs)))
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Expected a string for `name`. Received: name={name!r}")
+        self.name = name or unique_name(_snake(type(self).__name__))
+        self.built = False
+        self._core = None
+        self._nodes: list[Node] = []
+
+    # ----------------------------------------------------------------- life cycle
+    def build(self, input_shapes):
+        """Creates the C++ layer and its initial weights for the given input shapes."""
+        self._core = self._make_core(input_shapes)
+        self._core.name = self.name
+        weights = self._initial_weights()
+        if weights:
+            self._core.set_weights(weights)
+        self.built = True
+
+    def _make_core(self, input_shapes):  # pragma: no cover - every layer overrides it
+        raise NotImplementedError
+
+    def _initial_weights(self):
+        return []
+
+    def compute_output_shape(self, input_shapes):
+        """Output shape (batch axis None) for the given input shapes."""
+        core = self._core if self.built else self._make_core(input_shapes)
+        concrete = [tuple(1 if d is None else d for d in s) if s is not None else ()
+                    for s in input_shapes]
+        out = core.output_shape([list(s) for s in concrete])
+        return (None,) + tuple(out[1:])
+
+    # --------------------------------------------------------------------- calls
+    def _input_list(self, *args, **kwargs):
+        """The layer's inputs in the C++ order; single-input layers take one tensor."""
+        if len(args) != 1 or kwargs:
+            raise TypeError(f"Layer '{self.name}' takes exactly one input.")
+        return [args[0]], {}
+
+    def __call__(self, *args, **kwargs):
+        inputs, call_args = self._input_list(*args, **kwargs)
+        present = [x for x in inputs if x is not None]
+        if present and all(is_symbolic(x) for x in present):
+            return self._call_symbolic(inputs, call_args)
+        if any(is_symbolic(x) for x in present):
+            raise TypeError(f"Layer '{self.name}' received a mix of symbolic tensors and arrays.")
+        return self._call_eager(inputs, call_args)
+
+    def _call_symbolic(self, inputs, call_args):
+        if self._nodes:
+            raise ValueError(
+                f"Layer '{self.name}' is already used in a model; seqattn layers are called once "
+                "per model (create a new layer to apply the same transformation twice).")
+        shapes = [x.shape if x is not None else None for x in inputs]
+        if not self.built:
+            self.build(shapes)
+        out_shape = self.compute_output_shape(shapes)
+        node = Node(self, inputs, call_args)
+        node.output = SymbolicTensor(out_shape, "float32", node=node, name=self.name)
+        self._nodes.append(node)
+        return node.output
+
+    def _call_eager(self, inputs, call_args):
+        arrays = [None if x is None else self._to_array(x) for x in inputs]
+        if not self.built:
+            self.build([None if a is None else (None,) + a.shape[1:] for a in arrays])
+        self._apply_call_args(call_args)
+        from .. import _core
+        result = _core.run_layer(self._core, arrays, self._eager_masks(call_args, len(arrays)))
+        return self._eager_result(result)
+
+    def _apply_call_args(self, call_args):
+        """Sets per-call options on the C++ layer (MultiHeadAttention's causal mask)."""
+
+    def _eager_masks(self, call_args, n):
+        """Padding masks for an eager call (only MultiHeadAttention takes them)."""
+        return [None] * n
+
+    def _eager_result(self, result):
+        return result["y"]
+
+    @staticmethod
+    def _to_array(x):
+        a = np.asarray(x)
+        if a.dtype.kind in "iu":
+            return a.astype(np.int32, copy=False)
+        return a.astype(np.float32, copy=False)
+
+    # ------------------------------------------------------------------- weights
+    @property
+    def weights(self):
+        return self.get_weights()
+
+    def get_weights(self):
+        """Weights as NumPy arrays, in Keras 3 order and shapes."""
+        return self._core.get_weights() if self.built else []
+
+    def set_weights(self, weights):
+        if not self.built:
+            raise ValueError(f"Layer '{self.name}' has no weights yet: build it (call it on an "
+                             "input or add it to a model) before set_weights.")
+        if not isinstance(weights, (list, tuple)):
+            raise TypeError(f"Layer '{self.name}': set_weights expects a list of arrays, "
+                            f"received {type(weights).__name__}")
+        self._core.set_weights([np.asarray(w, np.float32) for w in weights])
+
+    def count_params(self) -> int:
+        return int(sum(w.size for w in self.get_weights()))
+
+    def get_config(self) -> dict:
+        return {"name": self.name}
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"

@@ -1,0 +1,58 @@
+"""Dense: y = activation(x · W + b)."""
+
+from __future__ import annotations
+
+from .. import _validation as V
+from .. import initializers
+from .base import Layer
+
+ACTIVATIONS = ("linear", "relu", "gelu", "tanh", "sigmoid", "softmax")
+
+
+def check_activation(activation, owner):
+    if activation is None:
+        return "linear"
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise ValueError(f"Unknown activation {activation!r} for layer '{owner}'. Valid names: "
+                         + ", ".join(ACTIVATIONS) + ".")
+    return activation
+
+
+class Dense(Layer):
+    """Densely connected layer: y = activation(x · kernel + bias).
+
+    Args:
+        units: output size U.
+        activation: None/"linear", "relu", "gelu" (exact, Keras's default), "tanh",
+            "sigmoid" or "softmax" (over the last axis).
+        use_bias: add a bias vector.
+
+    Input shape: (B, C) or (B, T, C); a padding mask on (B, T, C) input passes through.
+    Output shape: (B, U) or (B, T, U).
+    Weights: `kernel` (C, U) glorot-uniform, `bias` (U,) zeros — as Keras.
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.units = V.positive_int("units", units, owner=self.name)
+        self.activation = check_activation(activation, self.name)
+        self.use_bias = V.boolean("use_bias", use_bias, owner=self.name)
+
+    def _make_core(self, input_shapes):
+        from .. import _core
+        shape = input_shapes[0]
+        if shape is None or len(shape) not in (2, 3) or shape[-1] is None:
+            raise ValueError(f"Input 0 of layer '{self.name}' is incompatible with the layer: "
+                             f"expected shape (B, C) or (B, T, C), received input with shape {shape}")
+        self.input_dim = int(shape[-1])
+        return _core.Dense(self.input_dim, self.units, self.activation, self.use_bias)
+
+    def _initial_weights(self):
+        w = [initializers.glorot_uniform((self.input_dim, self.units))]
+        if self.use_bias:
+            w.append(initializers.zeros((self.units,)))
+        return w
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": self.activation,
+                "use_bias": self.use_bias}

@@ -1,0 +1,85 @@
+"""Token embeddings: ids (B, T) -> vectors (B, T, C)."""
+
+from __future__ import annotations
+
+from .. import _validation as V
+from .. import initializers
+from .base import Layer
+
+
+def _check_ids_input(layer, input_shapes):
+    shape = input_shapes[0]
+    if shape is None or len(shape) != 2:
+        raise ValueError(f"Input 0 of layer '{layer.name}' is incompatible with the layer: "
+                         f"expected token ids of shape (B, T), received input with shape {shape}")
+
+
+class Embedding(Layer):
+    """Turns token ids into dense vectors: y[b, t] = W[ids[b, t]].
+
+    Args:
+        input_dim: vocabulary size V (ids must lie in [0, V)).
+        output_dim: embedding size C.
+        mask_zero: when True, id 0 is padding: the layer emits the mask `ids != 0`, which
+            attention and pooling layers downstream honour.
+
+    Input shape: (B, T) integer ids. Output shape: (B, T, C).
+    Weights: `embeddings` (V, C), initialised uniform(-0.05, 0.05) as in Keras.
+    """
+
+    def __init__(self, input_dim, output_dim, mask_zero=False, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.input_dim = V.positive_int("input_dim", input_dim, owner=self.name)
+        self.output_dim = V.positive_int("output_dim", output_dim, owner=self.name)
+        self.mask_zero = V.boolean("mask_zero", mask_zero, owner=self.name)
+
+    def _make_core(self, input_shapes):
+        from .. import _core
+        _check_ids_input(self, input_shapes)
+        return _core.Embedding(self.input_dim, self.output_dim, self.mask_zero)
+
+    def _initial_weights(self):
+        return [initializers.embedding_uniform((self.input_dim, self.output_dim))]
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim,
+                "output_dim": self.output_dim, "mask_zero": self.mask_zero}
+
+
+class TokenAndPositionEmbedding(Layer):
+    """Token embedding plus a learned position embedding (keras-hub semantics).
+
+    y[b, t] = W_tok[ids[b, t]] + W_pos[t]
+
+    Args:
+        vocabulary_size: V.
+        sequence_length: the longest T the position table covers (Tmax).
+        embedding_dim: C.
+        mask_zero: id 0 is padding; the mask comes from the token ids only.
+
+    Input shape: (B, T) ids with T <= sequence_length. Output shape: (B, T, C).
+    Weights: `[(V, C), (Tmax, C)]` (token, then position), both uniform(-0.05, 0.05).
+    """
+
+    def __init__(self, vocabulary_size, sequence_length, embedding_dim, mask_zero=False,
+                 name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.vocabulary_size = V.positive_int("vocabulary_size", vocabulary_size, owner=self.name)
+        self.sequence_length = V.positive_int("sequence_length", sequence_length, owner=self.name)
+        self.embedding_dim = V.positive_int("embedding_dim", embedding_dim, owner=self.name)
+        self.mask_zero = V.boolean("mask_zero", mask_zero, owner=self.name)
+
+    def _make_core(self, input_shapes):
+        from .. import _core
+        _check_ids_input(self, input_shapes)
+        return _core.TokenAndPositionEmbedding(self.vocabulary_size, self.sequence_length,
+                                               self.embedding_dim, self.mask_zero)
+
+    def _initial_weights(self):
+        return [initializers.embedding_uniform((self.vocabulary_size, self.embedding_dim)),
+                initializers.embedding_uniform((self.sequence_length, self.embedding_dim))]
+
+    def get_config(self):
+        return {**super().get_config(), "vocabulary_size": self.vocabulary_size,
+                "sequence_length": self.sequence_length, "embedding_dim": self.embedding_dim,
+                "mask_zero": self.mask_zero}

@@ -1,0 +1,50 @@
+"""`seqattn.Input`: the symbolic entry point of a model."""
+
+from __future__ import annotations
+
+import numbers
+
+from .base import SymbolicTensor, unique_name
+
+_DTYPES = ("int32", "float32")
+
+
+class InputLayer:
+    """Holds an input's shape and dtype; has no weights."""
+
+    def __init__(self, shape, dtype="float32", name=None):
+        if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+            shape = (shape,)
+        if not isinstance(shape, (tuple, list)) or not all(
+                d is None or (isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0)
+                for d in shape):
+            raise ValueError("Received an invalid value for `shape`, expected a tuple of positive "
+                             f"integers or None (without the batch axis). Received: shape={shape!r}")
+        if dtype not in _DTYPES:
+            raise ValueError(f"Unknown dtype {dtype!r} for `Input`. Valid dtypes: "
+                             + ", ".join(_DTYPES) + ".")
+        self.name = name or unique_name("input_layer")
+        self.dtype = dtype
+        self.output = SymbolicTensor((None,) + tuple(shape), dtype, node=None, name=self.name)
+        self.output.input_layer = self
+        self.built = True
+
+    def get_weights(self):
+        return []
+
+    def count_params(self):
+        return 0
+
+    def get_config(self):
+        return {"name": self.name, "shape": self.output.shape[1:], "dtype": self.dtype}
+
+
+def Input(shape, dtype="float32", name=None):
+    """A symbolic model input: `x = seqattn.Input(shape=(T,), dtype="int32")`.
+
+    Args:
+        shape: the shape of one sample, without the batch axis, e.g. `(200,)` for token ids.
+        dtype: "int32" for token ids, "float32" for features.
+        name: optional name.
+    """
+    return InputLayer(shape, dtype, name).output
