@@ -208,7 +208,7 @@ class Model:
             if bad.any():
                 pos = tuple(int(p) for p in np.argwhere(bad)[0])
                 raise TypeError(f"Input {i} of model '{self.name}' holds token ids, which must be "
-                                f"integers; received {arr[pos]!r} at position {pos} "
+                                f"integers; received {arr[pos].item()!r} at position {pos} "
                                 f"(dtype {arr.dtype}).")
         if arr.size and (arr.min() < _INT32.min or arr.max() > _INT32.max):
             raise ValueError(f"Input {i} of model '{self.name}': token ids must fit in int32.")
@@ -223,6 +223,7 @@ class Model:
         if y.ndim == 0 or y.shape[0] != n:
             raise ValueError(f"`x` and `y` must have the same number of samples; received "
                              f"{n} inputs and y of shape {y.shape}.")
+        given = y.reshape(-1)
         y = np.ascontiguousarray(y, np.float32)
         k = self.output.shape[-1]
         flat = y.reshape(-1)
@@ -230,14 +231,14 @@ class Model:
             bad = ~np.isfinite(flat) | (flat < 0) | (flat >= k) | (flat != np.round(flat))
             if bad.any():
                 j = int(np.argmax(bad))
-                raise ValueError(f"Label {flat[j]!r} at index {j} is not a class id in [0, {k}) "
+                raise ValueError(f"Label {given[j].item()!r} at index {j} is not a class id in [0, {k}) "
                                  f"for model '{self.name}', whose output has {k} classes.")
         else:
             bad = ~np.isfinite(flat) | (flat < 0) | (flat > 1)
             if bad.any():
                 j = int(np.argmax(bad))
                 raise ValueError(f"binary_crossentropy labels must lie in [0, 1]; received "
-                                 f"{flat[j]!r} at index {j}.")
+                                 f"{given[j].item()!r} at index {j}.")
         return y
 
     @staticmethod
