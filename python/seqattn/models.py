@@ -35,18 +35,17 @@ class Model:
     """
 
     def __init__(self, inputs, outputs, name=None):
-        self.name = name or unique_name(self._default_name())
-        self._graph = None
+        self._init_state(name or unique_name("functional"))
+        self._set_graph(inputs, outputs)
+
+    def _init_state(self, name):
+        self.name = name
+        self._graph = None  # the C++ graph, built on first use
         self._loss = None
         self._optimizer = None
         self._metrics = []
         self.stop_training = False
         self.history = None
-        self._set_graph(inputs, outputs)
-
-    @staticmethod
-    def _default_name():
-        return "functional"
 
     # ----------------------------------------------------------- graph wiring
     def _set_graph(self, inputs, outputs):
@@ -198,7 +197,25 @@ class Model:
             if arr.shape[0] == 0:
                 raise ValueError(f"`{what}` is empty: received an array of shape {arr.shape}.")
             out.append(self._cast_input(arr, inp, i))
+        self._check_token_ids(out)
         return out
+
+    def _check_token_ids(self, arrays):
+        """Checks every id against the embedding that reads it, over the whole array, so the
+        error names the position in the caller's data (the C++ check sees one batch)."""
+        for node in self._nodes:
+            size = getattr(node.layer, "token_limit", None)  # embeddings only
+            source = node.inputs[0]
+            if size is None or source is None or source.node is not None:
+                continue
+            ids = arrays[[id(t) for t in self.inputs].index(id(source))]
+            bad = (ids < 0) | (ids >= size)
+            if bad.any():
+                pos = tuple(int(p) for p in np.argwhere(bad)[0])
+                raise ValueError(
+                    f"Layer '{node.layer.name}' received token id {int(ids[pos])} at position "
+                    f"{pos}, outside [0, {size}). Token ids must be in [0, input_dim); raise "
+                    "input_dim or check the vectorizer's vocabulary size.")
 
     def _cast_input(self, arr, inp, i):
         if inp.dtype == "float32":
@@ -364,9 +381,8 @@ class Model:
         return np.concatenate(outs, axis=0)
 
     def __call__(self, x):
-        """Eager inference on arrays (same as predict on one batch)."""
-        return self.predict(x, batch_size=max(1, len(np.asarray(x if not isinstance(x, list)
-                                                                 else x[0]))), verbose=0)
+        """Inference on one batch of arrays, like `predict` without batching or progress."""
+        return self._core_graph().predict_step(self._prepare_x(x))
 
     # ---------------------------------------------------------------- summary
     def summary(self, print_fn=None):
@@ -400,13 +416,7 @@ class Sequential(Model):
     """
 
     def __init__(self, layers=None, name=None):
-        self.name = name or unique_name("sequential")
-        self._graph = None
-        self._loss = None
-        self._optimizer = None
-        self._metrics = []
-        self.stop_training = False
-        self.history = None
+        self._init_state(name or unique_name("sequential"))
         self._pending: list[Layer] = []
         self.inputs = None
         self.output = None

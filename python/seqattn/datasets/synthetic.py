@@ -45,7 +45,7 @@ _BY_LEVEL = {
 }
 
 # Optional opening words; they never change the label.
-_FILLERS = ("honestly,", "overall,", "frankly,", "i think", "in my opinion,")
+_FILLERS = (" overall", ", to be honest", ", in my opinion", " all in all")
 _FILLER_PROB = 0.2
 
 # Templates and their share of the corpus. Every template is emitted as a PAIR
@@ -322,7 +322,7 @@ def synthetic_sentiment(n_samples=2000, seed=0):
         pair = _make_pair(rng, template)
         if rng.random() < _FILLER_PROB:
             filler = _pick(rng, _FILLERS)
-            pair = [(f"{filler} {text}", label) for text, label in pair]
+            pair = [(f"{text}{filler}", label) for text, label in pair]
         samples.extend(pair)
     samples = samples[:n_samples]
     order = rng.permutation(n_samples)

@@ -33,6 +33,11 @@ class Embedding(Layer):
         self.output_dim = V.positive_int("output_dim", output_dim, owner=self.name)
         self.mask_zero = V.boolean("mask_zero", mask_zero, owner=self.name)
 
+    @property
+    def token_limit(self) -> int:
+        """Ids must lie in [0, token_limit)."""
+        return self.input_dim
+
     def _make_core(self, input_shapes):
         from .. import _core
         _check_ids_input(self, input_shapes)
@@ -68,6 +73,11 @@ class TokenAndPositionEmbedding(Layer):
         self.sequence_length = V.positive_int("sequence_length", sequence_length, owner=self.name)
         self.embedding_dim = V.positive_int("embedding_dim", embedding_dim, owner=self.name)
         self.mask_zero = V.boolean("mask_zero", mask_zero, owner=self.name)
+
+    @property
+    def token_limit(self) -> int:
+        """Ids must lie in [0, token_limit)."""
+        return self.vocabulary_size
 
     def _make_core(self, input_shapes):
         from .. import _core
