@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
+#include <sstream>
 #include <stdexcept>
 
 #include "linalg.hpp"
@@ -42,24 +45,75 @@ std::string expected(const char* rows, Index last) {
   return std::string("(B, ") + rows + ", " + std::to_string(last) + ")";
 }
 
-// Softmax of one row of scores in place, over the entries where allow[s] != 0 (allow may be
-// nullptr: all allowed). No allowed entry -> all-zero row.
-inline void masked_softmax_row(float* p, const float* allow, Index S) {
-  ArrayMap row(p, S);
+// p[i] = exp(p[i]) for -87 <= p[i] <= 0 (a score minus its row maximum, clamped by the caller).
+// Cephes expf: 2^k · poly(r), x = k·ln2 + r; relative error < 1e-7 (1.5 ulp). Plain float
+// arithmetic so the compiler vectorises it with any SIMD level (Eigen's exp is slow on SSE2,
+// which has no packed floor); the -87 clamp keeps results normal floats (no denormals).
+inline void exp_nonpositive(float* p, Index n) {
+  for (Index i = 0; i < n; ++i) {
+    const float x = p[i];
+    const float t = x * 1.44269504088896341f + 12582912.0f;  // 1.5·2^23 + round(x / ln 2)
+    const float k = t - 12582912.0f;
+    const float r = x - k * 0.693359375f + k * 2.12194440e-4f;
+    const float z = r * r;
+    float y = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
+                4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f;
+    y = y * z + r + 1.0f;
+    std::int32_t tb;  // y · 2^k: add k (the low mantissa bits of t) to y's exponent field
+    std::uint32_t yb;
+    std::memcpy(&tb, &t, 4);
+    std::memcpy(&yb, &y, 4);
+    yb += static_cast<std::uint32_t>(tb - 0x4B400000) << 23;
+    std::memcpy(&y, &yb, 4);
+    p[i] = y;
+  }
+}
+
+// Sums in a fixed order (8 interleaved partial sums), whatever the alignment of x: per-thread
+// work space sits at different addresses for different thread counts, and Eigen's vectorised
+// reductions peel a pointer-dependent number of leading elements, which would change rounding.
+inline float sum_fixed(const float* x, Index n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  Index i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += x[i + j];
+  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; i < n; ++i) s += x[i];
+  return s;
+}
+inline float dot_fixed(const float* x, const float* y, Index n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  Index i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += x[i + j] * y[i + j];
+  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; i < n; ++i) s += x[i] * y[i];
+  return s;
+}
+
+// Per-thread work space of n floats, rounded up to whole 64-byte lines.
+inline Index padded(Index n) { return (n + 15) / 16 * 16; }
+
+// One row of raw scores Q·Kᵀ (overwritten as work space) -> p = softmax(scale · scores) over
+// the entries where allow[s] != 0 (allow == nullptr: all allowed). No allowed entry -> p = 0.
+inline void masked_softmax_row(float* scores, float* p, const float* allow, Index S, float scale) {
+  ArrayMap row(scores, S);
   if (!allow) {
     const float m = row.maxCoeff();
-    row = (row - m).exp();
-    row *= 1.0f / row.sum();
-    return;
+    row = ((row - m) * scale).max(-87.0f);
+  } else {
+    // Max over the allowed entries: masked ones become `lowest` (plain arithmetic on the 0/1
+    // mask, so it vectorises; Eigen's select() does not).
+    const float lowest = std::numeric_limits<float>::lowest();
+    const ConstArrayMap a(allow, S);
+    const float m = (row * a + (1.0f - a) * lowest).maxCoeff();
+    if (m == lowest) { std::fill(p, p + S, 0.0f); return; }  // nothing to attend to
+    // min(., 0): masked entries may lie above m; they are zeroed after the exp.
+    row = ((row - m) * scale).min(0.0f).max(-87.0f);
   }
-  float m = -std::numeric_limits<float>::infinity();
-  bool any = false;
-  for (Index s = 0; s < S; ++s)
-    if (allow[s] != 0.0f && (!any || p[s] > m)) { m = p[s]; any = true; }
-  if (!any) { row.setZero(); return; }
-  // min(., 0) keeps masked entries (possibly above m) finite before they are zeroed.
-  row = (row - m).min(0.0f).exp() * ConstArrayMap(allow, S);
-  row *= 1.0f / row.sum();  // sum >= 1: the maximum contributes exp(0)
+  exp_nonpositive(scores, S);
+  if (allow) row *= ConstArrayMap(allow, S);
+  ArrayMap(p, S) = row * (1.0f / sum_fixed(scores, S));  // sum >= 1: the maximum gives exp(0)
 }
 
 }  // namespace
@@ -76,12 +130,14 @@ MultiHeadAttention::MultiHeadAttention(Index query_dim, Index value_dim_in, Inde
   check_positive("key_dim", key_dim);
   check_positive("value_dim", value_dim);
   check_positive("output_dim", output_dim);
-  if (!(dropout >= 0.0f && dropout < 1.0f))
-    throw std::invalid_argument("MultiHeadAttention: expected `dropout` in [0, 1), received dropout=" +
-                                std::to_string(dropout));
+  if (!(dropout >= 0.0f && dropout < 1.0f)) {
+    std::ostringstream msg;
+    msg << "MultiHeadAttention: expected `dropout` in [0, 1), received dropout=" << dropout;
+    throw std::invalid_argument(msg.str());
+  }
   params_.reserve(8);
-  auto add = [&](const char* name, Shape shape) {
-    params_.emplace_back(name, std::move(shape));
+  auto add = [&](const char* param_name, Shape shape) {
+    params_.emplace_back(param_name, std::move(shape));
     return static_cast<int>(params_.size()) - 1;
   };
   wq_ = add("query/kernel", {C_, H_, Dk_});
@@ -96,8 +152,8 @@ MultiHeadAttention::MultiHeadAttention(Index query_dim, Index value_dim_in, Inde
 
 Shape MultiHeadAttention::output_shape(const std::vector<Shape>& in) const {
   if (in.size() < 2 || in.size() > 4)
-    fail(name, "expected inputs (query, value, key, attention_mask), received " +
-                   std::to_string(in.size()) + " inputs");
+    fail(name, "expected 2 to 4 inputs (query, value, key, attention_mask), received " +
+                   std::to_string(in.size()));
   const Shape& q = in[0];
   const Shape& v = in[1];
   const Shape* k = (in.size() > 2 && !in[2].empty()) ? &in[2] : nullptr;
@@ -126,6 +182,18 @@ Shape MultiHeadAttention::output_shape(const std::vector<Shape>& in) const {
                      ", received " + shape_str(*am));
   }
   return {q[0], q[1], Cout_};
+}
+
+void MultiHeadAttention::check_values(const LayerInputs& in) const {
+  static const char* const what[3] = {"query", "value", "key"};
+  for (std::size_t i = 0; i < 3 && i < in.x.size(); ++i) {
+    const Mask* m = in.mask_of(i);
+    if (!m || !in.x[i] || in.x[i]->rank() < 2) continue;
+    const Index B = in.x[i]->dim(0), T = in.x[i]->dim(1);
+    if (m->B != B || m->T != T || static_cast<Index>(m->data.size()) != B * T)
+      fail(name, std::string("the mask of ") + what[i] + " must have shape " + shape_str({B, T}) +
+                     ", received " + shape_str({m->B, m->T}));
+  }
 }
 
 void MultiHeadAttention::forward(const LayerInputs& in, LayerOutput& out, const Context& ctx) {
@@ -158,8 +226,9 @@ void MultiHeadAttention::forward(const LayerInputs& in, LayerOutput& out, const 
       if (kmask && !kmask->data[i]) kv_mask_[i] = 0.0f;
     }
   }
+  // Rows need their own allowed set only with an attention mask or the causal mask.
   const bool causal = use_causal_mask;
-  const bool masked = qmask || has_kv || attn || causal;
+  const bool per_row = attn || causal;
 
   // Dropout on P: training only; the keep decisions are cached for backward.
   dropped_ = ctx.training && dropout_ > 0.0f;
@@ -168,49 +237,53 @@ void MultiHeadAttention::forward(const LayerInputs& in, LayerOutput& out, const 
 
   P_.resize({B, H, T, S});
   O_.resize({B, T, HDv});
-  const Index per_thread = T * S + S;  // Pd (T, S) + allowed row (S)
+  const Index per_thread = padded(T * S + S);  // scores, then Pd (T, S) + allowed row (S)
   scratch_.resize(static_cast<std::size_t>(num_threads()) * per_thread);
   const float scale = 1.0f / std::sqrt(static_cast<float>(Dk));
-  const std::uint64_t seed = this->seed, step = ctx.step;
+  const std::uint64_t rng_seed = seed, step = ctx.step;
 
   SEQATTN_PARALLEL_FOR
   for (Index bh = 0; bh < B * H; ++bh) {
     const Index b = bh / H, h = bh % H;
+    // Per-thread work space, hot in cache: the scores never go to the large P buffer.
     float* work = scratch_.data() + thread_id() * per_thread;
-    float* pd = work;              // (T, S)
-    float* allow = work + T * S;   // (S)
+    float* allow_row = work + T * S;  // (S)
     ConstHeadMap Qh(Q_.ptr() + b * T * HDk + h * Dk, T, Dk, Eigen::OuterStride<>(HDk));
     ConstHeadMap Kh(K_.ptr() + b * S * HDk + h * Dk, S, Dk, Eigen::OuterStride<>(HDk));
     ConstHeadMap Vh(V_.ptr() + b * S * HDv + h * Dv, S, Dv, Eigen::OuterStride<>(HDv));
     HeadMap Oh(O_.ptr() + b * T * HDv + h * Dv, T, Dv, Eigen::OuterStride<>(HDv));
     float* p = P_.ptr() + bh * T * S;
-    MatMap Pm(p, T, S);
 
-    // scores = Q·Kᵀ / sqrt(Dk)   (T, S)
-    Pm.noalias() = scale * (Qh * Kh.transpose());
+    // scores = Q·Kᵀ   (T, S); the 1/sqrt(Dk) is applied inside the softmax
+    MatMap(work, T, S).noalias() = Qh * Kh.transpose();
 
-    // P = softmax over the allowed s of each row   (T, S)
+    // P = softmax(scores / sqrt(Dk)) over the allowed s of each row   (T, S)
+    const float* kv_allow = has_kv ? kv_mask_.data() + b * S : nullptr;  // (S) or all allowed
     for (Index t = 0; t < T; ++t) {
-      float* row = p + t * S;
-      if (!masked) { masked_softmax_row(row, nullptr, S); continue; }
-      if (qmask && !qmask->data[b * T + t]) { std::fill(row, row + S, 0.0f); continue; }
-      if (has_kv) std::copy(kv_mask_.data() + b * S, kv_mask_.data() + (b + 1) * S, allow);
-      else std::fill(allow, allow + S, 1.0f);
-      if (attn) {
-        const float* a = attn->ptr() + (b * T + t) * S;
-        for (Index s = 0; s < S; ++s) if (a[s] == 0.0f) allow[s] = 0.0f;
+      float* prow = p + t * S;
+      if (qmask && !qmask->data[b * T + t]) { std::fill(prow, prow + S, 0.0f); continue; }
+      const float* allow = kv_allow;
+      if (per_row) {
+        if (kv_allow) std::copy(kv_allow, kv_allow + S, allow_row);
+        else std::fill(allow_row, allow_row + S, 1.0f);
+        if (attn) {
+          const float* a = attn->ptr() + (b * T + t) * S;
+          for (Index s = 0; s < S; ++s) if (a[s] == 0.0f) allow_row[s] = 0.0f;
+        }
+        if (causal) for (Index s = t + 1; s < S; ++s) allow_row[s] = 0.0f;
+        allow = allow_row;
       }
-      if (causal) for (Index s = t + 1; s < S; ++s) allow[s] = 0.0f;
-      masked_softmax_row(row, allow, S);
+      masked_softmax_row(work + t * S, prow, allow, S, scale);
     }
 
     // Pd = P * keep / (1 - rate), keep = uniform01(seed, step, flat (B, H, T, S) index) >= rate
     const float* pv = p;
     if (dropped_) {
+      float* pd = work;  // (T, S), the scores are no longer needed
       std::uint8_t* keep = keep_.data() + bh * T * S;
       const std::uint64_t base = static_cast<std::uint64_t>(bh * T * S);
       for (Index i = 0; i < T * S; ++i) {
-        const bool k = uniform01(seed, step, base + i) >= rate;
+        const bool k = uniform01(rng_seed, step, base + i) >= rate;
         keep[i] = k;
         pd[i] = k ? p[i] * inv_keep : 0.0f;
       }
@@ -251,7 +324,7 @@ void MultiHeadAttention::backward(const LayerInputs& in, const LayerOutput& /*ou
   dQ_.resize({B, T, HDk});
   dK_.resize({B, S, HDk});
   dV_.resize({B, S, HDv});
-  const Index per_thread = 2 * T * S;  // dP (T, S) + Pd (T, S)
+  const Index per_thread = padded(2 * T * S);  // dP (T, S) + Pd (T, S)
   scratch_.resize(static_cast<std::size_t>(num_threads()) * per_thread);
   const float scale = 1.0f / std::sqrt(static_cast<float>(Dk));
   const float inv_keep = dropped_ ? 1.0f / (1.0f - dropout_) : 1.0f;
@@ -291,7 +364,7 @@ void MultiHeadAttention::backward(const LayerInputs& in, const LayerOutput& /*ou
     for (Index t = 0; t < T; ++t) {
       ArrayMap drow(work + t * S, S);
       ConstArrayMap prow(p + t * S, S);
-      const float dot = (prow * drow).sum();
+      const float dot = dot_fixed(p + t * S, work + t * S, S);
       drow = prow * (drow - dot) * scale;
     }
 

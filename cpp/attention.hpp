@@ -38,6 +38,8 @@ class MultiHeadAttention : public Layer {
   // in = {query (B, T, C), value (B, S, Cv), [key (B, S, Ck)], [attention_mask (B, T, S)]};
   // an empty Shape marks an absent key / attention_mask. Returns (B, T, Cout).
   Shape output_shape(const std::vector<Shape>& in) const override;
+  // Padding masks must match their inputs: query mask (B, T), value and key masks (B, S).
+  void check_values(const LayerInputs& in) const override;
   // in.x = {query, value, key or nullptr, attention_mask or nullptr};
   // in.mask = {query mask (B, T), value mask (B, S), key mask (B, S)}.
   void forward(const LayerInputs& in, LayerOutput& out, const Context& ctx) override;
