@@ -6,7 +6,7 @@ superb": the clause after "but" decides) and intensifiers. The same bag of words
 both labels, so a bag-of-words model cannot solve it; a model that sees positions and lets
 words attend to each other can. This script trains both and prints their held-out accuracy.
 
-    python examples/train_sentiment.py [--samples 6000] [--epochs 8] [--threads N]
+    python examples/train_sentiment.py [--samples 6000] [--epochs 10] [--threads N]
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def train(model, x, y, x_val, y_val, epochs, verbose):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=6000, help="training reviews (default 6000)")
-    parser.add_argument("--epochs", type=int, default=8, help="epochs per model (default 8)")
+    parser.add_argument("--epochs", type=int, default=10, help="epochs per model (default 10)")
     parser.add_argument("--threads", type=int, default=None, help="C++ threads (default: all)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))

@@ -20,7 +20,7 @@ def _example():
 
 @pytest.mark.slow
 def test_attention_reaches_095_and_bag_of_words_stays_clearly_below(capsys):
-    results = _example().main(["--samples", "4000", "--epochs", "6", "--verbose", "0",
+    results = _example().main(["--samples", "4000", "--epochs", "10", "--verbose", "0",
                                "--seed", "0"])
     attention, _ = results["self_attention"]
     bag, _ = results["bag_of_words"]

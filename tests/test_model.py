@@ -94,9 +94,11 @@ def test_same_seed_and_threads_give_bit_identical_weights(threads):
     assert any(not np.array_equal(wa, wc) for wa, wc in zip(a, c))
 
 
-def test_one_and_two_threads_agree(threads):
+def test_one_and_two_threads_give_bit_identical_weights(threads):
+    # Work is split into fixed-size blocks and every sum has a fixed order, so the thread
+    # count changes only who computes a block, never how.
     for w1, w2 in zip(_fit_weights(5, 1), _fit_weights(5, 2)):
-        np.testing.assert_allclose(w1, w2, rtol=1e-4, atol=1e-5)
+        np.testing.assert_array_equal(w1, w2)
 
 
 def test_fit_learns_and_returns_history():
