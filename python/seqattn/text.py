@@ -7,7 +7,6 @@ TensorFlow for this layer; seqattn does not).
 
 import functools
 import numbers
-import re
 import sys
 import unicodedata
 from collections import Counter
@@ -28,33 +27,48 @@ _SPLIT_MODES = ("whitespace", "character")
 _KERAS_ASCII_SYMBOLS = "$+<=>^`|~"
 
 
+# string.punctuation: the 32 ASCII characters Keras' DEFAULT_STRIP_REGEX strips.
+_ASCII_STRIP = "".join(chr(c) for c in range(128)
+                       if unicodedata.category(chr(c)).startswith("P")) + _KERAS_ASCII_SYMBOLS
+_ASCII_STRIP_TABLE = str.maketrans("", "", _ASCII_STRIP)
+
+
 @functools.lru_cache(maxsize=1)
-def _punctuation_regex():
-    """A compiled regex matching every character that standardization strips.
+def _unicode_strip_mask():
+    """Boolean array over all code points: True for characters to strip.
 
     That is every Unicode character whose category starts with "P"
     (punctuation: ``.,;:!?'"()[]{}-_`` ... and e.g. ``«»“”¿、。``) plus the
-    ASCII symbols ``$+<=>^`|~`` so that ASCII text is standardized exactly as
-    Keras' ``DEFAULT_STRIP_REGEX`` does it.
+    ASCII symbols ``$+<=>^`|~``, so ASCII text is standardized exactly as by
+    Keras' ``DEFAULT_STRIP_REGEX``. Built once, on first use (~0.3 s).
     """
-    chars = [chr(c) for c in range(sys.maxunicode + 1)
-             if unicodedata.category(chr(c)).startswith("P")]
-    chars.extend(_KERAS_ASCII_SYMBOLS)
-    # One class of ranges keeps the pattern short and matching fast.
-    codes = sorted(set(ord(c) for c in chars))
-    ranges = []
-    start = prev = codes[0]
-    for c in codes[1:]:
-        if c == prev + 1:
-            prev = c
-            continue
-        ranges.append((start, prev))
-        start = prev = c
-    ranges.append((start, prev))
-    parts = []
-    for a, b in ranges:
-        parts.append(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}")
-    return re.compile("[" + "".join(parts) + "]+")
+    mask = np.zeros(sys.maxunicode + 1, dtype=bool)
+    mask[[c for c in range(sys.maxunicode + 1)
+          if unicodedata.category(chr(c)).startswith("P")]] = True
+    mask[[ord(c) for c in _KERAS_ASCII_SYMBOLS]] = True
+    return mask
+
+
+def _strip_punctuation(text):
+    # ASCII strings take CPython's fast str.translate path. Other strings go
+    # through NumPy (3-4x faster than str.translate with a dict).
+    if text.isascii():
+        return text.translate(_ASCII_STRIP_TABLE)
+    mask = _unicode_strip_mask()
+    try:
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    except UnicodeEncodeError:  # lone surrogates: slow but correct
+        return "".join(ch for ch in text if not mask[ord(ch)])
+    return codes[~mask[codes]].tobytes().decode("utf-32-le")
+
+
+class _Index(dict):
+    """token -> id; unknown tokens map to 1 ("[UNK]")."""
+
+    __slots__ = ()
+
+    def __missing__(self, key):
+        return 1
 
 
 def _describe(value):
@@ -176,7 +190,7 @@ class TextVectorization:
         if mode != "strip_punctuation":
             text = text.lower()
         if mode != "lower":
-            text = _punctuation_regex().sub("", text)
+            text = _strip_punctuation(text)
         return text
 
     def _split(self, text):
@@ -260,13 +274,13 @@ class TextVectorization:
             raise ValueError(
                 f"adapt() of layer '{self.name}' received an empty list of texts; "
                 "it needs at least one text to build a vocabulary.")
-        counts = Counter()
-        if self.split == "whitespace" and not callable(self.standardize):
-            # Standardize and split one big string: far fewer Python-level
-            # calls. Safe because standardization is per character and "\n"
-            # is whitespace that standardization never removes.
-            counts.update(self._tokenize("\n".join(texts)))
+        if self.split == "whitespace":
+            # One split over the joined standardized texts gives the same
+            # tokens as splitting each text ("\n" is whitespace), with far
+            # fewer Python-level calls.
+            counts = Counter("\n".join(map(self._standardize, texts)).split())
         else:
+            counts = Counter()
             for t in texts:
                 counts.update(self._tokenize(t))
         for reserved in _RESERVED:
@@ -319,7 +333,7 @@ class TextVectorization:
 
     def _set_tokens(self, tokens):
         self._vocab = list(_RESERVED) + list(tokens)
-        self._index = {tok: i for i, tok in enumerate(self._vocab)}
+        self._index = _Index((tok, i) for i, tok in enumerate(self._vocab))
 
     def get_vocabulary(self, include_special_tokens=True):
         """The vocabulary as a list: index i is the token with id i.
@@ -344,23 +358,23 @@ class TextVectorization:
                 "`adapt(texts)` or `set_vocabulary(tokens)` (or pass `vocabulary=`) "
                 "before calling it.")
         texts = self._as_text_list(texts, "Calling")
-        index = self._index
-        get = index.get
         length = self.output_sequence_length
-        rows = []
-        for t in texts:
+        flat = []
+        lengths = np.empty(len(texts), dtype=np.int64)
+        for i, t in enumerate(texts):
             tokens = self._tokenize(t)
             if length is not None:
-                tokens = tokens[:length]
-            rows.append([get(tok, 1) for tok in tokens])
+                del tokens[length:]
+            flat.extend(tokens)
+            lengths[i] = len(tokens)
+        # Unknown tokens -> 1 via _Index.__missing__. A "" token (possible
+        # with a custom split) maps to 0, like padding, as in Keras.
+        ids = np.fromiter(map(self._index.__getitem__, flat), dtype=np.int32, count=len(flat))
         if length is None:
-            length = max((len(r) for r in rows), default=0)
-        out = np.zeros((len(rows), length), dtype=np.int32)
-        for i, r in enumerate(rows):
-            if r:
-                out[i, : len(r)] = r
-        # "" is the padding token: any "" token (possible with split=None or a
-        # custom split) maps to 0 like padding, as in Keras.
+            length = int(lengths.max()) if len(texts) else 0
+        out = np.zeros((len(texts), length), dtype=np.int32)
+        # Row-major boolean mask selecting the first lengths[i] slots of row i.
+        out[np.arange(length) < lengths[:, None]] = ids
         return out
 
     # ---------------------------------------------------------------- config

@@ -13,23 +13,22 @@ import numpy as np
 __all__ = ["synthetic_sentiment", "INTENSIFIER_LEVELS"]
 
 # --------------------------------------------------------------------------
-# Vocabulary (about 60 distinct words in total).
+# Vocabulary (about 40 distinct words in total).
 # --------------------------------------------------------------------------
-_SUBJECTS = (
-    "plot", "acting", "music", "film", "ending", "cast", "script", "story",
-    "dialogue", "direction",
-)
-_VERBS = ("was", "is", "seemed", "felt")
-# "seemed not good" is not English, so a negated clause uses one of these.
-_NEGATABLE_VERBS = ("was", "is")
+# Kept deliberately small, with no filler words before or inside the clauses,
+# so that a tiny attention model learns the rules from a few thousand samples:
+# every extra verb or subject and, above all, every optional word that shifts
+# the positions of the words that matter makes the rules markedly slower to
+# learn.
+_SUBJECTS = ("plot", "acting", "music", "film", "ending", "cast")
+_VERBS = ("was", "is")
 
 _POSITIVE = (
     "good", "great", "superb", "brilliant", "wonderful", "excellent",
-    "charming", "clever", "moving", "delightful", "enjoyable", "fun",
+    "charming", "clever",
 )
 _NEGATIVE = (
     "bad", "dull", "boring", "awful", "terrible", "weak", "bland", "clumsy",
-    "tedious", "poor", "messy", "forgettable",
 )
 
 #: Intensifier strength, weakest to strongest. Words on the same level are
@@ -44,21 +43,24 @@ _BY_LEVEL = {
     for level in (1, 2, 3)
 }
 
-# Optional opening words; they never change the label.
+# Optional closing words; they never change the label. They go at the END so
+# they do not shift the positions of the words that matter.
 _FILLERS = (" overall", ", to be honest", ", in my opinion", " all in all")
 _FILLER_PROB = 0.2
 
 # Templates and their share of the corpus. Every template is emitted as a PAIR
 # of samples with opposite labels (see ``_make_pair``), so labels are balanced
 # exactly (up to one sample when ``n_samples`` is odd).
+# The 25% of bag-of-words-solvable samples teach adjective polarity early and
+# so shorten the plateau at chance accuracy that training otherwise starts with.
 _TEMPLATES = (
-    ("single", 0.10),            # bag-of-words solvable
-    ("single_negated", 0.10),    # negation
-    ("and_agree", 0.05),         # bag-of-words solvable
+    ("single", 0.15),              # bag-of-words solvable
+    ("single_negated", 0.10),      # negation (not linearly separable from counts)
+    ("and_agree", 0.10),           # bag-of-words solvable
     ("and_negation_moved", 0.15),  # negation; same bag, both labels
-    ("but", 0.20),               # contrast; same bag, both labels
-    ("although", 0.20),          # concession; same bag, both labels
-    ("and_intensity", 0.20),     # intensifiers; same bag, both labels
+    ("but", 0.17),                 # contrast; same bag, both labels
+    ("although", 0.16),            # concession; same bag, both labels
+    ("and_intensity", 0.17),       # intensifiers; same bag, both labels
 )
 _TEMPLATE_NAMES = tuple(name for name, _ in _TEMPLATES)
 _TEMPLATE_PROBS = np.array([p for _, p in _TEMPLATES], dtype=np.float64)
@@ -116,7 +118,7 @@ def _clause(rng, subject, polarity, *, negated=False, intensifier="maybe"):
     """
     adjective_polarity = -polarity if negated else polarity
     adjective = _pick(rng, _POSITIVE if adjective_polarity > 0 else _NEGATIVE)
-    verb = _pick(rng, _NEGATABLE_VERBS if negated else _VERBS)
+    verb = _pick(rng, _VERBS)
     if negated or intensifier is None:
         word = None
     elif intensifier == "maybe":
@@ -171,9 +173,6 @@ def _make_pair(rng, template):
         p1 = 1 if rng.random() < 0.5 else -1
         a1 = _clause(rng, s1, p1, intensifier=None)
         a2 = _clause(rng, s2, -p1, intensifier=None)
-        verbs = (_pick(rng, _NEGATABLE_VERBS), _pick(rng, _NEGATABLE_VERBS))
-        a1 = a1.copy(verb=verbs[0])
-        a2 = a2.copy(verb=verbs[1])
         x = f"{a1.copy(negated=True).text()} and {a2.text()}"
         y = f"{a1.text()} and {a2.copy(negated=True).text()}"
         # In x both clauses have the polarity of a2; in y, of a1.
@@ -243,14 +242,17 @@ def _check_args(n_samples, seed):
 def synthetic_sentiment(n_samples=2000, seed=0):
     """Generate short English reviews whose sentiment depends on word order.
 
-    Each review is lowercase, words separated by single spaces, at most 16
-    words, with commas as the only punctuation (after an opening filler such
-    as ``"honestly,"`` and between the clauses of an ``although`` sentence).
-    The vocabulary has about 60 words: subjects (``the plot``, ``the acting``,
-    ``the music``, ``the film``, ``the ending``, ``the cast``, ...), verbs
-    (``was``, ``is``, ``seemed``, ``felt``), 12 positive and 12 negative
-    adjectives, ``not``, six intensifiers, the connectives ``and``, ``but``,
-    ``although`` and a few filler words.
+    Each review is lowercase, words separated by single spaces, at most 14
+    words, with commas as the only punctuation (between the clauses of an
+    ``although`` sentence and before some closing fillers). The vocabulary has
+    about 40 words: six subjects (``the plot``, ``the acting``, ``the music``,
+    ``the film``, ``the ending``, ``the cast``), the verbs ``was`` and ``is``,
+    8 positive adjectives (good, great, superb, brilliant, wonderful,
+    excellent, charming, clever) and 8 negative ones (bad, dull, boring,
+    awful, terrible, weak, bland, clumsy), ``not``, six intensifiers, the
+    connectives ``and``, ``but``, ``although``, and optional closing fillers
+    (``overall``, ``to be honest``, ``in my opinion``, ``all in all``) that
+    never change the label.
 
     Label 1 is positive, 0 is negative. Every clause has the form
     ``the <subject> <verb> [not | <intensifier>] <adjective>``; its polarity
@@ -287,14 +289,17 @@ def synthetic_sentiment(n_samples=2000, seed=0):
       In ``but``/``although`` sentences intensifiers may appear but do not
       matter.
 
-    Samples are generated in pairs with opposite labels; for every
-    order-dependent template (about 75% of the corpus) the two members of a
-    pair have exactly the same bag of words, and single negated clauses
-    (another 10%) are not linearly separable from word counts either. A
-    bag-of-words logistic regression therefore stays around 0.6 held-out
-    accuracy, while a small model with position embeddings and self-attention
-    can learn every rule. Labels are balanced (exactly, for even
-    ``n_samples``); the pairs are shuffled apart.
+    Samples are generated in pairs with opposite labels. For the contrast,
+    concession, intensity and moved-negation templates (about 65% of the
+    corpus) the two members of a pair have exactly the same bag of words;
+    single negated clauses (another 10%) are not linearly separable from word
+    counts either; the remaining 25% (plain single clauses, agreeing ``and``
+    clauses) are solvable from the words alone. A bag-of-words logistic
+    regression therefore reaches only about 0.5-0.6 held-out accuracy (a
+    bag-of-words MLP about 0.67), while a small model with position
+    embeddings and self-attention learns every rule (above 0.98 on a few
+    thousand samples). Labels are balanced (exactly, for even ``n_samples``);
+    the pairs are shuffled apart.
 
     Args:
         n_samples: positive int, number of reviews to generate.
