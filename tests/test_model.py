@@ -179,3 +179,31 @@ def test_set_num_threads_round_trip(threads):
     for bad in (0, -1, 2.5, "2", None, True):
         with pytest.raises(ValueError):
             seqattn.set_num_threads(bad)
+
+
+def test_attention_scores_of_every_attention_layer(rng):
+    model = _classifier()
+    ids = rng.integers(1, 20, (5, 9))
+    ids[0, 6:] = 0
+    scores = model.attention_scores(ids, batch_size=2)
+    assert list(scores) == ["mha"]
+    a = scores["mha"]
+    assert a.shape == (5, 2, 9, 9)
+    w = [x.astype(np.float64) for x in model.get_weights()]
+    h0 = ref.token_and_position_forward(ids, w[0], w[1])
+    mask = ids != 0
+    _, probs = ref.mha_forward(h0, h0, None, w[2:10], 2, query_mask=mask, value_mask=mask)
+    assert_close(a, probs, "attention scores")
+    assert not a[0, :, 6:].any() and not a[0, :, :, 6:].any()  # padding neither attends nor is attended
+
+
+def test_functional_summary_shows_connections(capsys):
+    x = seqattn.Input(shape=(9,), dtype="int32", name="ids")
+    h = layers.TokenAndPositionEmbedding(20, 9, 8, name="emb")(x)
+    h = layers.MultiHeadAttention(num_heads=2, key_dim=4, name="att")(h, h)
+    seqattn.Model(x, layers.Dense(1, name="out")(layers.GlobalMaxPooling1D(name="pool")(h))
+                  ).summary()
+    text = capsys.readouterr().out
+    assert "Connected to" in text
+    assert any(line.strip().startswith("att (MultiHeadAttention)") and line.endswith("emb, emb")
+               for line in text.splitlines())

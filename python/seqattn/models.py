@@ -380,25 +380,53 @@ class Model:
         bar.update(steps, {}, final=True)
         return np.concatenate(outs, axis=0)
 
+    def attention_scores(self, x, batch_size=None):
+        """Attention probabilities of every MultiHeadAttention layer, in inference mode.
+
+        Returns a dict {layer name: (B, H, T, S) array}, the probabilities before dropout (rows
+        of padded queries are zero). Computed in batches like `predict`.
+        """
+        from .layers.attention import MultiHeadAttention
+        attention = [layer for layer in self.layers if isinstance(layer, MultiHeadAttention)]
+        if not attention:
+            raise ValueError(f"Model '{self.name}' has no MultiHeadAttention layer.")
+        xs = self._prepare_x(x)
+        batch_size = self._batch_size(batch_size)
+        graph = self._core_graph()
+        scores = {layer.name: [] for layer in attention}
+        for start in range(0, xs[0].shape[0], batch_size):
+            graph.predict_step([a[start:start + batch_size] for a in xs])
+            for layer in attention:
+                scores[layer.name].append(layer._core.attention_scores())
+        return {name: np.concatenate(parts, axis=0) for name, parts in scores.items()}
+
     def __call__(self, x):
         """Inference on one batch of arrays, like `predict` without batching or progress."""
         return self._core_graph().predict_step(self._prepare_x(x))
 
     # ---------------------------------------------------------------- summary
     def summary(self, print_fn=None):
-        """Prints a table of layers, output shapes and parameter counts."""
-        rows = [("Layer (type)", "Output Shape", "Param #")]
+        """Prints a table of layers, output shapes and parameter counts (and, for functional
+        models, which layers feed each one)."""
+        connected = not isinstance(self, Sequential)
+        header = ("Layer (type)", "Output Shape", "Param #") + (("Connected to",) if connected
+                                                                 else ())
+        rows = [header]
         for t in self.inputs:
-            rows.append((f"{t.name} (InputLayer)", str(t.shape), "0"))
+            rows.append((f"{t.name} (InputLayer)", str(t.shape), "0", "-")[:len(header)])
         for node in self._nodes:
             layer = node.layer
+            sources = ", ".join(x.name for x in node.inputs if x is not None)
             rows.append((f"{layer.name} ({type(layer).__name__})", str(node.output.shape),
-                         f"{layer.count_params():,}"))
-        widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
+                         f"{layer.count_params():,}", sources)[:len(header)])
+        widths = [max(len(r[i]) for r in rows) + 2 for i in range(len(header))]
         line = "─" * (sum(widths) + 2)
         out = [f'Model: "{self.name}"', line]
         for j, r in enumerate(rows):
-            out.append(f" {r[0]:<{widths[0]}}{r[1]:<{widths[1]}}{r[2]:>{widths[2]}}")
+            text = f" {r[0]:<{widths[0]}}{r[1]:<{widths[1]}}{r[2]:>{widths[2]}}"
+            if connected:
+                text += f"  {r[3]}"
+            out.append(text.rstrip())
             if j == 0:
                 out.append(line)
         total = self.count_params()
