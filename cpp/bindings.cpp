@@ -6,14 +6,19 @@
 
 #include <Eigen/Core>
 
+#include "activation_layer.hpp"
 #include "attention.hpp"
 #include "dense.hpp"
+#include "dropout.hpp"
 #include "embedding.hpp"
 #include "graph.hpp"
+#include "layer_norm.hpp"
 #include "losses.hpp"
+#include "merge.hpp"
 #include "optimizers.hpp"
 #include "parallel.hpp"
 #include "pooling.hpp"
+#include "position.hpp"
 
 namespace py = pybind11;
 using namespace seqattn;
@@ -178,6 +183,23 @@ py::dict run_layer(Layer& layer, const py::list& inputs, const py::list& masks, 
   return r;
 }
 
+// Targets: a list (one array per output) or, for a one-output model, a bare array.
+std::vector<Tensor> to_float_tensors(const py::object& ys) {
+  std::vector<Tensor> r;
+  if (!py::isinstance<py::list>(ys) && !py::isinstance<py::tuple>(ys)) {
+    r.push_back(to_float_tensor(ys));
+    return r;
+  }
+  for (auto y : ys) r.push_back(to_float_tensor(y));
+  return r;
+}
+
+py::list outputs_of(const Graph& g) {
+  py::list r;
+  for (std::size_t i = 0; i < g.num_outputs(); ++i) r.append(to_array(g.output(i)));
+  return r;
+}
+
 std::vector<Tensor> to_tensors(const py::list& xs) {
   std::vector<Tensor> r;
   for (auto x : xs) r.push_back(to_tensor(py::reinterpret_borrow<py::array>(x)));
@@ -242,6 +264,20 @@ PYBIND11_MODULE(_core, m) {
            py::arg("value_dim"), py::arg("dropout"), py::arg("use_bias"), py::arg("output_dim"))
       .def_readwrite("use_causal_mask", &MultiHeadAttention::use_causal_mask)
       .def("attention_scores", [](const MultiHeadAttention& l) { return to_array(l.attention_scores()); });
+  py::class_<LayerNormalization, Layer, std::shared_ptr<LayerNormalization>>(m, "LayerNormalization")
+      .def(py::init<Index, float, bool, bool>(), py::arg("channels"), py::arg("epsilon"),
+           py::arg("center"), py::arg("scale"));
+  py::class_<Dropout, Layer, std::shared_ptr<Dropout>>(m, "Dropout")
+      .def(py::init<float>(), py::arg("rate"));
+  py::class_<Add, Layer, std::shared_ptr<Add>>(m, "Add")
+      .def(py::init<>());
+  py::class_<PositionEmbedding, Layer, std::shared_ptr<PositionEmbedding>>(m, "PositionEmbedding")
+      .def(py::init<Index, Index>(), py::arg("sequence_length"), py::arg("channels"));
+  py::class_<SinePositionEncoding, Layer, std::shared_ptr<SinePositionEncoding>>(m, "SinePositionEncoding")
+      .def(py::init<double>(), py::arg("max_wavelength"));
+  py::class_<ActivationLayer, Layer, std::shared_ptr<ActivationLayer>>(m, "Activation")
+      .def(py::init<const std::string&>(), py::arg("activation"))
+      .def_property_readonly("activation", &ActivationLayer::activation_name);
 
   m.def("run_layer", &run_layer, py::arg("layer"), py::arg("inputs"), py::arg("masks") = py::list(),
         py::arg("dy") = py::none(), py::arg("training") = false, py::arg("step") = 0);
@@ -290,30 +326,29 @@ PYBIND11_MODULE(_core, m) {
   py::class_<Graph, std::shared_ptr<Graph>>(m, "Graph")
       .def(py::init<int>(), py::arg("num_inputs"))
       .def("add_node", &Graph::add_node, py::arg("layer"), py::arg("inputs"))
-      .def("set_output", &Graph::set_output)
-      .def("compile", &Graph::compile, py::arg("loss"), py::arg("optimizer"))
+      .def("set_outputs", &Graph::set_outputs, py::arg("values"))
+      .def("compile", &Graph::compile, py::arg("losses"), py::arg("loss_weights"),
+           py::arg("optimizer"))
       .def_readwrite("step", &Graph::step)
-      .def("train_step", [](Graph& g, const py::list& xs, const py::array& y, py::object sw) {
-        std::vector<Tensor> in = to_tensors(xs);
-        Tensor yt = to_float_tensor(y);
+      .def("last_losses", &Graph::last_losses, "Each output's loss in the last step.")
+      .def("train_step", [](Graph& g, const py::list& xs, const py::object& ys, py::object sw) {
+        std::vector<Tensor> in = to_tensors(xs), yt = to_float_tensors(ys);
         std::vector<float> w = to_weights(sw);
         py::gil_scoped_release release;
         return g.train_step(in, yt, w.empty() ? nullptr : w.data());
-      }, py::arg("inputs"), py::arg("y"), py::arg("sample_weight") = py::none())
-      .def("test_step", [](Graph& g, const py::list& xs, const py::array& y, py::object sw) {
-        std::vector<Tensor> in = to_tensors(xs);
-        Tensor yt = to_float_tensor(y);
+      }, py::arg("inputs"), py::arg("ys"), py::arg("sample_weight") = py::none())
+      .def("test_step", [](Graph& g, const py::list& xs, const py::object& ys, py::object sw) {
+        std::vector<Tensor> in = to_tensors(xs), yt = to_float_tensors(ys);
         std::vector<float> w = to_weights(sw);
         double loss;
         {
           py::gil_scoped_release release;
           loss = g.test_step(in, yt, w.empty() ? nullptr : w.data());
         }
-        return py::make_tuple(loss, to_array(g.output()));
-      }, py::arg("inputs"), py::arg("y"), py::arg("sample_weight") = py::none())
-      .def("compute_gradients", [](Graph& g, const py::list& xs, const py::array& y, bool training) {
-        std::vector<Tensor> in = to_tensors(xs);
-        Tensor yt = to_float_tensor(y);
+        return py::make_tuple(loss, outputs_of(g));
+      }, py::arg("inputs"), py::arg("ys"), py::arg("sample_weight") = py::none())
+      .def("compute_gradients", [](Graph& g, const py::list& xs, const py::object& ys, bool training) {
+        std::vector<Tensor> in = to_tensors(xs), yt = to_float_tensors(ys);
         double loss;
         {
           py::gil_scoped_release release;
@@ -322,16 +357,16 @@ PYBIND11_MODULE(_core, m) {
         py::list grads;
         for (Param* p : g.params()) grads.append(to_array(p->grad.data(), p->shape));
         return py::make_tuple(loss, grads);
-      }, py::arg("inputs"), py::arg("y"), py::arg("training") = false,
-         "Loss and dL/dparam for every weight (get_weights order), without an update.")
+      }, py::arg("inputs"), py::arg("ys"), py::arg("training") = false,
+         "Total loss and dL/dparam for every weight (get_weights order), without an update.")
       .def("predict_step", [](Graph& g, const py::list& xs) {
         std::vector<Tensor> in = to_tensors(xs);
         {
           py::gil_scoped_release release;
           g.predict_step(in);
         }
-        return to_array(g.output());
+        return outputs_of(g);
       })
-      .def("output", [](const Graph& g) { return to_array(g.output()); },
-           "The output of the last step (training-mode output after train_step).");
+      .def("outputs", &outputs_of,
+           "The outputs of the last step (training-mode outputs after train_step).");
 }

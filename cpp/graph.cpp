@@ -1,5 +1,6 @@
 #include "graph.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace seqattn {
@@ -21,24 +22,41 @@ int Graph::add_node(std::shared_ptr<Layer> layer, std::vector<int> inputs) {
   return id;
 }
 
-void Graph::set_output(int value) { output_ = value; }
+void Graph::set_outputs(std::vector<int> values) {
+  for (int v : values)
+    if (v < num_inputs_ || v >= static_cast<int>(values_.size()))
+      throw std::invalid_argument("Graph: an output must be a value produced by a node");
+  outputs_ = std::move(values);
+}
 
-void Graph::compile(std::shared_ptr<Loss> loss, std::shared_ptr<Optimizer> optimizer) {
-  loss_ = std::move(loss);
+void Graph::compile(std::vector<std::shared_ptr<Loss>> losses, std::vector<double> loss_weights,
+                    std::shared_ptr<Optimizer> optimizer) {
+  if (losses.size() != outputs_.size() || loss_weights.size() != outputs_.size())
+    throw std::invalid_argument("Graph: expected one loss and one loss weight per output (" +
+                                std::to_string(outputs_.size()) + "), received " +
+                                std::to_string(losses.size()) + " and " +
+                                std::to_string(loss_weights.size()));
+  losses_ = std::move(losses);
+  loss_weights_ = std::move(loss_weights);
   optimizer_ = std::move(optimizer);
-  // Fuse softmax + categorical / sigmoid + binary cross-entropy when the output layer's value
-  // feeds nothing but the loss: the loss then reads logits, which is exact and never inf.
-  fused_ = false;
+  // Fuse softmax + categorical / sigmoid + binary cross-entropy when an output's value feeds
+  // nothing but its loss: the loss then reads logits, which is exact and never inf.
   for (auto& n : nodes_) n.layer->set_fused_output_activation(false);
-  if (!loss_ || loss_->from_logits || nodes_.empty()) return;
-  Node& last = nodes_.back();
-  if (last.output != output_) return;
-  for (const auto& n : nodes_)
-    for (int v : n.inputs)
-      if (v == output_) return;
-  if (last.layer->can_fuse_output_activation(loss_->fusable_activation())) {
-    fused_ = true;
-    last.layer->set_fused_output_activation(true);
+  fused_.assign(outputs_.size(), nullptr);
+  for (std::size_t i = 0; i < outputs_.size(); ++i) {
+    const int out = outputs_[i];
+    if (losses_[i]->from_logits) continue;
+    bool consumed = std::count(outputs_.begin(), outputs_.end(), out) > 1;
+    for (const auto& n : nodes_)
+      consumed = consumed || std::count(n.inputs.begin(), n.inputs.end(), out) > 0;
+    const Node& producer = nodes_[out - num_inputs_];
+    int calls = 0;  // a layer called twice cannot fuse one call only
+    for (const auto& n : nodes_) calls += n.layer == producer.layer;
+    if (consumed || calls > 1 ||
+        !producer.layer->can_fuse_output_activation(losses_[i]->fusable_activation()))
+      continue;
+    producer.layer->set_fused_output_activation(true);
+    fused_[i] = producer.layer.get();
   }
 }
 
@@ -91,28 +109,40 @@ void Graph::forward(const std::vector<Tensor>& inputs, bool training) {
   }
 }
 
-double Graph::loss_and_grad(const Tensor& y_true, const float* sample_weight, bool with_grad) {
-  if (!loss_) throw std::invalid_argument("Graph: compile() was not called");
-  const Tensor& pred = values_[output_];
-  loss_->check(pred, y_true);
-  Tensor* g = with_grad ? &grads_[output_] : nullptr;
-  if (fused_) {
-    const Tensor& logits = *nodes_.back().layer->pre_activation();
-    return loss_->forward_backward(logits, y_true, sample_weight, g, true);
+double Graph::losses_and_seeds(const std::vector<Tensor>& y_true, const float* sample_weight,
+                               bool with_grad) {
+  if (losses_.empty()) throw std::invalid_argument("Graph: compile() was not called");
+  if (y_true.size() != outputs_.size())
+    throw std::invalid_argument("Graph: expected targets for " + std::to_string(outputs_.size()) +
+                                " output(s), received " + std::to_string(y_true.size()));
+  for (std::size_t i = 0; i < outputs_.size(); ++i) losses_[i]->check(output(i), y_true[i]);
+  if (with_grad) {
+    // Clear every gradient the backward pass accumulates into.
+    for (Param* p : params()) std::fill(p->grad.begin(), p->grad.end(), 0.0f);
+    for (const auto& node : nodes_) {
+      Tensor& g = grads_[node.output];
+      g.resize(values_[node.output].shape);
+      g.zero();
+    }
   }
-  return loss_->forward_backward(pred, y_true, sample_weight, g, loss_->from_logits);
+  last_losses_.assign(outputs_.size(), 0.0);
+  double total = 0.0;
+  for (std::size_t i = 0; i < outputs_.size(); ++i) {
+    const Tensor& pred = fused_[i] ? *fused_[i]->pre_activation() : output(i);
+    const bool logits = fused_[i] != nullptr || losses_[i]->from_logits;
+    last_losses_[i] = losses_[i]->forward_backward(pred, y_true[i], sample_weight,
+                                                   with_grad ? &seed_ : nullptr, logits);
+    total += loss_weights_[i] * last_losses_[i];
+    if (with_grad) {  // the output's gradient (w.r.t. logits when fused) += weight · dL_i
+      Tensor& g = grads_[outputs_[i]];
+      const float w = static_cast<float>(loss_weights_[i]);
+      for (Index j = 0; j < g.size(); ++j) g.data[j] += w * seed_.data[j];
+    }
+  }
+  return total;
 }
 
 void Graph::backward() {
-  // Clear every gradient this pass accumulates into: parameter grads and node-output grads
-  // (except the output, which the loss just wrote).
-  for (Param* p : params()) std::fill(p->grad.begin(), p->grad.end(), 0.0f);
-  for (const auto& node : nodes_) {
-    if (node.output == output_) continue;
-    Tensor& g = grads_[node.output];
-    g.resize(values_[node.output].shape);
-    g.zero();
-  }
   for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
     const Node& node = *it;
     LayerInputs in = inputs_of(node);
@@ -130,15 +160,16 @@ void Graph::backward() {
   }
 }
 
-double Graph::compute_gradients(const std::vector<Tensor>& inputs, const Tensor& y_true,
-                                const float* sample_weight, bool training) {
+double Graph::compute_gradients(const std::vector<Tensor>& inputs,
+                                const std::vector<Tensor>& y_true, const float* sample_weight,
+                                bool training) {
   forward(inputs, training);
-  const double loss = loss_and_grad(y_true, sample_weight, true);
+  const double loss = losses_and_seeds(y_true, sample_weight, true);
   backward();
   return loss;
 }
 
-double Graph::train_step(const std::vector<Tensor>& inputs, const Tensor& y_true,
+double Graph::train_step(const std::vector<Tensor>& inputs, const std::vector<Tensor>& y_true,
                          const float* sample_weight) {
   if (!optimizer_) throw std::invalid_argument("Graph: compile() was not called");
   const double loss = compute_gradients(inputs, y_true, sample_weight, true);
@@ -147,10 +178,10 @@ double Graph::train_step(const std::vector<Tensor>& inputs, const Tensor& y_true
   return loss;
 }
 
-double Graph::test_step(const std::vector<Tensor>& inputs, const Tensor& y_true,
+double Graph::test_step(const std::vector<Tensor>& inputs, const std::vector<Tensor>& y_true,
                         const float* sample_weight) {
   forward(inputs, false);
-  return loss_and_grad(y_true, sample_weight, false);
+  return losses_and_seeds(y_true, sample_weight, false);
 }
 
 void Graph::predict_step(const std::vector<Tensor>& inputs) { forward(inputs, false); }

@@ -20,25 +20,29 @@ class Graph {
   // Adds a call of `layer` on the given values (-1 = absent optional input); returns the id
   // of the value it produces.
   int add_node(std::shared_ptr<Layer> layer, std::vector<int> inputs);
-  void set_output(int value);
-  void compile(std::shared_ptr<Loss> loss, std::shared_ptr<Optimizer> optimizer);
+  void set_outputs(std::vector<int> values);
+  // One loss per output; the training loss is Σ_i loss_weights[i] · loss_i.
+  void compile(std::vector<std::shared_ptr<Loss>> losses, std::vector<double> loss_weights,
+               std::shared_ptr<Optimizer> optimizer);
 
-  // One training step: forward (training mode), loss, backward, update. Returns the loss.
-  double train_step(const std::vector<Tensor>& inputs, const Tensor& y_true,
+  // One training step: forward (training mode), losses, backward, update. Returns the total
+  // (weighted) loss; last_losses() has each output's.
+  double train_step(const std::vector<Tensor>& inputs, const std::vector<Tensor>& y_true,
                     const float* sample_weight);
-  // Forward, loss and backward without an update: leaves dL/dparam in every Param::grad.
-  double compute_gradients(const std::vector<Tensor>& inputs, const Tensor& y_true,
+  // Forward, losses and backward without an update: leaves dL/dparam in every Param::grad.
+  double compute_gradients(const std::vector<Tensor>& inputs, const std::vector<Tensor>& y_true,
                            const float* sample_weight, bool training);
-  // Inference-mode forward; returns the loss on (inputs, y_true).
-  double test_step(const std::vector<Tensor>& inputs, const Tensor& y_true,
+  // Inference-mode forward; returns the total loss on (inputs, y_true).
+  double test_step(const std::vector<Tensor>& inputs, const std::vector<Tensor>& y_true,
                    const float* sample_weight);
   // Inference-mode forward only.
   void predict_step(const std::vector<Tensor>& inputs);
 
-  const Tensor& output() const { return values_[output_]; }
+  std::size_t num_outputs() const { return outputs_.size(); }
+  const Tensor& output(std::size_t i) const { return values_[outputs_[i]]; }
+  const std::vector<double>& last_losses() const { return last_losses_; }
   std::vector<Param*> params();  // every layer's params, node order (Keras get_weights order)
   const std::vector<std::shared_ptr<Layer>>& layers() const { return layers_; }
-  std::shared_ptr<Loss> loss() const { return loss_; }
   std::shared_ptr<Optimizer> optimizer() const { return optimizer_; }
   std::uint64_t step = 0;  // completed training steps: the dropout stream
 
@@ -50,20 +54,25 @@ class Graph {
     std::vector<Shape> seen_shapes;  // input shapes last validated
   };
   void forward(const std::vector<Tensor>& inputs, bool training);
-  double loss_and_grad(const Tensor& y_true, const float* sample_weight, bool with_grad);
+  // Every output's loss; with_grad also clears all gradients and seeds the outputs' ones.
+  double losses_and_seeds(const std::vector<Tensor>& y_true, const float* sample_weight,
+                          bool with_grad);
   void backward();
   LayerInputs inputs_of(const Node& node) const;
 
   int num_inputs_;
-  int output_ = -1;
+  std::vector<int> outputs_;
   std::vector<Node> nodes_;
   std::vector<std::shared_ptr<Layer>> layers_;
   std::vector<Tensor> values_;  // forward values, indexed by value id
   std::vector<Mask> masks_;     // their padding masks (empty = none)
   std::vector<Tensor> grads_;   // dL/dvalue, for float values produced by nodes
-  std::shared_ptr<Loss> loss_;
+  std::vector<std::shared_ptr<Loss>> losses_;  // one per output
+  std::vector<double> loss_weights_;
   std::shared_ptr<Optimizer> optimizer_;
-  bool fused_ = false;  // the loss reads the output layer's pre-activation values
+  std::vector<const Layer*> fused_;  // per output: the layer whose logits the loss reads, or null
+  std::vector<double> last_losses_;
+  Tensor seed_;                      // scratch: one loss's gradient before weighting
   Context ctx_;
 };
 

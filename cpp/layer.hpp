@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -66,5 +67,16 @@ class Layer {
  protected:
   std::vector<Param> params_;
 };
+
+// For layers that read float features: token ids (int32) reaching one is a wiring mistake
+// (ids go through an Embedding first). Called from check_values, outside the hot loops.
+inline void require_float_inputs(const Layer& layer, const LayerInputs& in) {
+  for (std::size_t i = 0; i < in.x.size(); ++i)
+    if (in.x[i] && in.x[i]->dtype != DType::Float32)
+      throw std::invalid_argument(
+          "Input " + std::to_string(i) + " of layer '" + layer.name + "' (" + layer.kind() +
+          ") must hold float32 features; received int32 token ids of shape " +
+          shape_str(in.x[i]->shape) + " (token ids go through an Embedding first)");
+}
 
 }  // namespace seqattn

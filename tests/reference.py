@@ -619,6 +619,186 @@ def global_max_pooling_backward(x, mask, dy):
 
 
 # --------------------------------------------------------------------------------------
+# LayerNormalization
+# --------------------------------------------------------------------------------------
+
+
+def layer_norm_forward(x, gamma=None, beta=None, epsilon=1e-3):
+    """Keras LayerNormalization over the last axis.
+
+    mean = mean_c x,  var = mean_c (x - mean)^2 (biased),
+    y = (x - mean) / sqrt(var + epsilon) * gamma + beta
+
+    Args:
+        x: (..., C).
+        gamma: (C,) or None (scale=False).
+        beta: (C,) or None (center=False).
+        epsilon: float.
+
+    Returns:
+        y shaped like x.
+    """
+    x = _f64(x)
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    y = (x - mean) / np.sqrt(var + epsilon)
+    if gamma is not None:
+        y = y * _f64(gamma)
+    if beta is not None:
+        y = y + _f64(beta)
+    return y
+
+
+def layer_norm_backward(x, gamma, beta, epsilon, dy):
+    """Gradient of `layer_norm_forward`.
+
+    With norm = (x - mean) * rstd and dnorm = dy * gamma:
+        dx = rstd * (dnorm - mean_c(dnorm) - norm * mean_c(dnorm * norm))
+        dgamma = sum over rows of dy * norm,  dbeta = sum over rows of dy
+
+    Args:
+        x, gamma, beta, epsilon: as for `layer_norm_forward`.
+        dy: shaped like x.
+
+    Returns:
+        tuple (dx, dgamma (C,) or None, dbeta (C,) or None); None where the weight is absent.
+    """
+    x = _f64(x)
+    dy = _f64(dy)
+    mean = x.mean(axis=-1, keepdims=True)
+    rstd = 1.0 / np.sqrt(((x - mean) ** 2).mean(axis=-1, keepdims=True) + epsilon)
+    norm = (x - mean) * rstd
+    dnorm = dy * _f64(gamma) if gamma is not None else dy  # inverts y = norm * gamma + beta
+    dx = rstd * (dnorm - dnorm.mean(axis=-1, keepdims=True)
+                 - norm * (dnorm * norm).mean(axis=-1, keepdims=True))
+    C = x.shape[-1]
+    dgamma = (dy * norm).reshape(-1, C).sum(axis=0) if gamma is not None else None
+    dbeta = dy.reshape(-1, C).sum(axis=0) if beta is not None else None
+    return dx, dgamma, dbeta
+
+
+# --------------------------------------------------------------------------------------
+# Dropout
+# --------------------------------------------------------------------------------------
+
+def _splitmix64(x):
+    """splitmix64 finaliser on a uint64 array (wrapping arithmetic), as in cpp/rng.hpp."""
+    with np.errstate(over="ignore"):  # wrapping modulo 2^64 is the point
+        x = np.asarray(x, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def counter_uniform01(seed, stream, index):
+    """cpp/rng.hpp `uniform01`: a uniform number in [0, 1) with 24 random bits for element
+    `index` of the draw (seed, stream). Exact: every value is k / 2^24.
+
+    Args:
+        seed, stream: non-negative ints below 2^64.
+        index: int array of element indices.
+
+    Returns:
+        float64 array shaped like `index`.
+    """
+    i = np.asarray(index, dtype=np.uint64)
+    h = _splitmix64(np.uint64(seed) ^ _splitmix64(np.uint64(stream) ^ _splitmix64(i)))
+    return (h >> np.uint64(40)).astype(np.float64) / 16777216.0
+
+
+def dropout_keep(seed, step, shape, rate):
+    """The keep decisions of seqattn's Dropout: u(seed, step, flat index) >= rate, with the
+    rate rounded to float32 as the core stores it. Returns a bool array of `shape`."""
+    n = int(np.prod(shape))
+    u = counter_uniform01(seed, step, np.arange(n, dtype=np.uint64))
+    return (u >= float(np.float32(rate))).reshape(shape)
+
+
+def dropout_forward(x, keep, rate):
+    """Inverted dropout with given keep decisions: y = x * keep / (1 - rate).
+
+    Args:
+        x: any shape; keep: bool, shaped like x; rate: float in [0, 1).
+    """
+    return _f64(x) * np.asarray(keep, dtype=np.float64) / (1.0 - rate)
+
+
+def dropout_backward(x, keep, rate, dy):
+    """Gradient of `dropout_forward`: dx = dy * keep / (1 - rate)."""
+    return _f64(dy) * np.asarray(keep, dtype=np.float64) / (1.0 - rate)
+
+
+# --------------------------------------------------------------------------------------
+# Merge (Add)
+# --------------------------------------------------------------------------------------
+
+
+def add_forward(xs):
+    """Keras Add: y = xs[0] + xs[1] + ... (same shapes)."""
+    xs = [_f64(x) for x in xs]
+    y = xs[0].copy()
+    for x in xs[1:]:
+        y = y + x
+    return y
+
+
+def add_backward(xs, dy):
+    """Gradient of `add_forward`: every input gets dy. Returns a list of arrays."""
+    return [_f64(dy).copy() for _ in xs]
+
+
+def add_mask(masks):
+    """Keras Merge mask: the logical AND of the masks that are not None; None if all are."""
+    present = [_as_mask(m) for m in masks if m is not None]
+    if not present:
+        return None
+    out = present[0].copy()
+    for m in present[1:]:
+        out &= m
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Position encodings (keras-hub)
+# --------------------------------------------------------------------------------------
+
+
+def position_embedding_forward(x, W):
+    """keras-hub PositionEmbedding: y[b, t] = W[t] for t < T, with x (B, T, C) read only for
+    its shape and W (Tmax, C), T <= Tmax. Returns (B, T, C)."""
+    B, T, C = np.shape(x)
+    W = _f64(W)
+    if T > W.shape[0]:
+        raise ValueError(f"sequence length {T} exceeds position table length {W.shape[0]}")
+    return np.broadcast_to(W[:T], (B, T, C)).copy()
+
+
+def position_embedding_backward(x, W, dy):
+    """Gradient of `position_embedding_forward`: dx = 0 (the output ignores x's values);
+    dW[t] = sum_b dy[b, t] for t < T, 0 beyond. Returns (dx, dW)."""
+    dy = _f64(dy)
+    T = dy.shape[1]
+    dW = np.zeros(np.shape(W), dtype=np.float64)
+    dW[:T] = dy.sum(axis=0)
+    return np.zeros(np.shape(x), dtype=np.float64), dW
+
+
+def sine_position_encoding(x, max_wavelength=10000.0):
+    """keras-hub SinePositionEncoding for x (B, T, C), read only for its shape.
+
+    timescale_i = max_wavelength ** (-(2 * (i // 2)) / C)
+    y[b, t, i] = sin(t * timescale_i) for even i, cos(t * timescale_i) for odd i.
+    (Its gradient with respect to x is zero.) Returns (B, T, C).
+    """
+    B, T, C = np.shape(x)
+    i = np.arange(C)
+    timescale = float(max_wavelength) ** (-(2 * (i // 2)) / C)
+    angles = np.arange(T, dtype=np.float64)[:, None] * timescale[None, :]  # (T, C)
+    enc = np.where(i % 2 == 0, np.sin(angles), np.cos(angles))
+    return np.broadcast_to(enc, (B, T, C)).copy()
+
+
+# --------------------------------------------------------------------------------------
 # Losses
 # --------------------------------------------------------------------------------------
 

@@ -609,3 +609,158 @@ def test_clip_by_global_norm_by_hand():
     assert same[0] is not grads[0]
     np.testing.assert_allclose(ref.clip_by_norm(np.array([3.0, 4.0]), 2.5), [1.5, 2.0])
     np.testing.assert_array_equal(ref.clip_by_norm(np.array([3.0, 4.0]), 5.0), [3.0, 4.0])
+
+
+# --------------------------------------------------------------------------------------
+# Activations on their own (the Activation layer)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("activation", ref.ACTIVATIONS)
+def test_activation_grad(activation):
+    rng = np.random.default_rng(10)
+    z = rng.normal(size=(2, 3, 5))
+    z[np.abs(z) < 1e-3] = 0.5  # away from the relu kink
+    dy = rng.normal(size=z.shape)
+    dz = ref.activation_backward(z, activation, dy)
+    assert_grad(lambda a: np.sum(ref.activation_forward(a, activation) * dy), z, dz, "dz")
+
+
+# --------------------------------------------------------------------------------------
+# LayerNormalization
+# --------------------------------------------------------------------------------------
+
+
+def test_layer_norm_by_hand():
+    # row [1, 2, 3]: mean 2, var 2/3 -> norm = [-1, 0, 1] / sqrt(2/3 + eps)
+    eps = 1e-3
+    y = ref.layer_norm_forward(np.array([[1.0, 2.0, 3.0]]), epsilon=eps)
+    np.testing.assert_allclose(y, [[-1, 0, 1]] / np.sqrt(2 / 3 + eps), rtol=1e-14)
+    y = ref.layer_norm_forward(np.array([[1.0, 2.0, 3.0]]), np.array([2.0, 1.0, 0.5]),
+                               np.array([0.0, 10.0, -1.0]), eps)
+    s = 1 / np.sqrt(2 / 3 + eps)
+    np.testing.assert_allclose(y, [[-2 * s, 10.0, 0.5 * s - 1]], rtol=1e-14)
+    # a constant row normalises to 0 (then beta), finite thanks to epsilon
+    np.testing.assert_array_equal(ref.layer_norm_forward(np.full((1, 4), 7.0)), 0.0)
+    # dbeta sums dy over rows, dgamma sums dy * norm
+    x = np.array([[1.0, 3.0], [0.0, 0.0]])
+    _, dg, db = ref.layer_norm_backward(x, np.ones(2), np.zeros(2), eps,
+                                        np.array([[1.0, 2.0], [3.0, 4.0]]))
+    np.testing.assert_allclose(db, [4.0, 6.0])
+    n = 1 / np.sqrt(1 + eps)  # row 0: norm = [-n, n]; row 1: norm = 0
+    np.testing.assert_allclose(dg, [-n, 2 * n], rtol=1e-14)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 1, 1), (4, 5), (2, 7, 3), (3, 1, 6)])
+@pytest.mark.parametrize("center,scale", [(True, True), (False, True), (True, False),
+                                          (False, False)])
+def test_layer_norm_grad(shape, center, scale):
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=shape) * 2 + 1
+    gamma = rng.normal(size=shape[-1]) if scale else None
+    beta = rng.normal(size=shape[-1]) if center else None
+    eps = 1e-3
+    dy = rng.normal(size=shape)
+    dx, dg, db = ref.layer_norm_backward(x, gamma, beta, eps, dy)
+    f = lambda a, g=gamma, b=beta: np.sum(ref.layer_norm_forward(a, g, b, eps) * dy)  # noqa: E731
+    assert_grad(f, x, dx, "dx")
+    if scale:
+        assert_grad(lambda g: f(x, g=g), gamma, dg, "dgamma")
+    else:
+        assert dg is None
+    if center:
+        assert_grad(lambda b: f(x, b=b), beta, db, "dbeta")
+    else:
+        assert db is None
+
+
+# --------------------------------------------------------------------------------------
+# Dropout
+# --------------------------------------------------------------------------------------
+
+
+def test_counter_uniform01_is_uniform_and_repeatable():
+    u = ref.counter_uniform01(42, 3, np.arange(20000))
+    assert u.min() >= 0.0 and u.max() < 1.0
+    assert abs(u.mean() - 0.5) < 0.01 and abs(np.mean(u < 0.3) - 0.3) < 0.01
+    np.testing.assert_array_equal(u, ref.counter_uniform01(42, 3, np.arange(20000)))
+    assert not np.array_equal(u, ref.counter_uniform01(42, 4, np.arange(20000)))
+    assert not np.array_equal(u, ref.counter_uniform01(43, 3, np.arange(20000)))
+    np.testing.assert_array_equal(u * 2**24, np.round(u * 2**24))  # 24-bit values
+    # a known value of the splitmix64 chain (computed once from cpp/rng.hpp's formula)
+    assert ref._splitmix64(np.uint64(0)) == np.uint64(0xE220A8397B1DCDAF)
+
+
+@pytest.mark.parametrize("shape,rate", [((1, 1), 0.5), ((3, 4), 0.25), ((2, 5, 3), 0.6)])
+def test_dropout_grad(shape, rate):
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=shape)
+    keep = ref.dropout_keep(7, 1, shape, rate)
+    dy = rng.normal(size=shape)
+    y = ref.dropout_forward(x, keep, rate)
+    np.testing.assert_allclose(y, np.where(keep, x / (1 - rate), 0.0), rtol=1e-15)
+    dx = ref.dropout_backward(x, keep, rate, dy)
+    assert_grad(lambda a: np.sum(ref.dropout_forward(a, keep, rate) * dy), x, dx, "dx")
+
+
+# --------------------------------------------------------------------------------------
+# Add
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k,shape", [(2, (1, 1)), (3, (2, 5, 3)), (4, (3, 4))])
+def test_add_grad(k, shape):
+    rng = np.random.default_rng(13)
+    xs = [rng.normal(size=shape) for _ in range(k)]
+    dy = rng.normal(size=shape)
+    np.testing.assert_allclose(ref.add_forward(xs), np.sum(xs, axis=0), rtol=1e-15)
+    dxs = ref.add_backward(xs, dy)
+    for i in range(k):
+        def f(a, i=i):
+            return np.sum(ref.add_forward(xs[:i] + [a] + xs[i + 1:]) * dy)
+        assert_grad(f, xs[i], dxs[i], f"dx{i}")
+
+
+def test_add_mask_is_and_of_present_masks():
+    a = np.array([[1, 1, 0]], bool)
+    b = np.array([[0, 1, 1]], bool)
+    np.testing.assert_array_equal(ref.add_mask([a, None, b]), [[0, 1, 0]])
+    np.testing.assert_array_equal(ref.add_mask([None, a]), a)
+    assert ref.add_mask([None, None]) is None
+
+
+# --------------------------------------------------------------------------------------
+# Position encodings
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("B,T,Tmax,C", [(1, 1, 1, 1), (2, 5, 7, 3), (3, 4, 4, 2)])
+def test_position_embedding_grad(B, T, Tmax, C):
+    rng = np.random.default_rng(14)
+    x = rng.normal(size=(B, T, C))
+    W = rng.normal(size=(Tmax, C))
+    dy = rng.normal(size=(B, T, C))
+    y = ref.position_embedding_forward(x, W)
+    np.testing.assert_array_equal(y, np.broadcast_to(W[:T], (B, T, C)))
+    dx, dW = ref.position_embedding_backward(x, W, dy)
+    assert_grad(lambda a: np.sum(ref.position_embedding_forward(a, W) * dy), x, dx, "dx")
+    assert_grad(lambda a: np.sum(ref.position_embedding_forward(x, a) * dy), W, dW, "dW")
+    assert not dx.any() and not dW[T:].any()
+
+
+def test_sine_position_encoding_by_hand():
+    # C = 4: timescales [1, 1, 1e-2, 1e-2] with max_wavelength 1e4
+    y = ref.sine_position_encoding(np.zeros((2, 3, 4)))
+    np.testing.assert_allclose(y[0, 0], [0, 1, 0, 1], atol=1e-15)
+    np.testing.assert_allclose(y[1, 1], [math.sin(1), math.cos(1), math.sin(1e-2),
+                                         math.cos(1e-2)], rtol=1e-14)
+    np.testing.assert_allclose(y[0, 2], [math.sin(2), math.cos(2), math.sin(2e-2),
+                                         math.cos(2e-2)], rtol=1e-14)
+    # odd C: channel 2 of 3 has timescale 10 ** (-2 * 1 / 3) with max_wavelength 10
+    y = ref.sine_position_encoding(np.zeros((1, 2, 3)), max_wavelength=10.0)
+    np.testing.assert_allclose(y[0, 1], [math.sin(1), math.cos(1), math.sin(10 ** (-2 / 3))],
+                               rtol=1e-14)
+    # the output ignores x's values: zero gradient
+    x = np.random.default_rng(15).normal(size=(1, 2, 3))
+    g = ref.numerical_grad(lambda a: np.sum(ref.sine_position_encoding(a) * x), x)
+    assert not g.any()

@@ -37,3 +37,7 @@ def embedding_uniform(shape):
 
 def zeros(shape):
     return np.zeros(shape, np.float32)
+
+
+def ones(shape):
+    return np.ones(shape, np.float32)

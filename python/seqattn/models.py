@@ -23,7 +23,11 @@ _INT32 = np.iinfo(np.int32)
 
 
 class Model:
-    """A model from symbolic inputs to an output: `Model(inputs, outputs)`.
+    """A model from symbolic inputs to one or more outputs: `Model(inputs, outputs)`.
+
+    Any DAG of layer calls works: a tensor used twice gets the sum of both gradients, `Add`
+    merges residual branches, and a model may have several inputs and several outputs (one
+    loss per output; the training loss is their weighted sum).
 
     Example:
         x = seqattn.Input(shape=(200,), dtype="int32")
@@ -41,28 +45,28 @@ class Model:
     def _init_state(self, name):
         self.name = name
         self._graph = None  # the C++ graph, built on first use
-        self._loss = None
+        self._losses = None  # one per output
+        self._loss_weights = None
         self._optimizer = None
-        self._metrics = []
+        self._metrics = []  # per output: a list of metric objects
         self.stop_training = False
         self.history = None
 
     # ----------------------------------------------------------- graph wiring
     def _set_graph(self, inputs, outputs):
         inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-        if isinstance(outputs, (list, tuple)):
-            if len(outputs) != 1:
-                raise ValueError(f"Model '{self.name}': this version supports one output, "
-                                 f"received {len(outputs)}.")
-            outputs = outputs[0]
-        for t in inputs + [outputs]:
+        self._single_output = not isinstance(outputs, (list, tuple))
+        outputs = [outputs] if self._single_output else list(outputs)
+        if not inputs or not outputs:
+            raise ValueError(f"Model '{self.name}' needs at least one input and one output.")
+        for t in inputs + outputs:
             if not is_symbolic(t):
                 raise TypeError(f"Model '{self.name}': inputs and outputs must be symbolic "
                                 f"tensors (from seqattn.Input and layer calls), received {t!r}")
         for t in inputs:
             if t.node is not None:
                 raise ValueError(f"Model '{self.name}': every input must come from seqattn.Input.")
-        self.inputs, self.output = inputs, outputs
+        self.inputs, self.outputs = inputs, outputs
         self._nodes = self._topological_nodes(outputs)
         used = {id(x) for n in self._nodes for x in n.inputs if x is not None and x.node is None}
         for x in used:
@@ -72,7 +76,7 @@ class Model:
         self._graph = None  # the C++ graph is built on first use
 
     @staticmethod
-    def _topological_nodes(output):
+    def _topological_nodes(outputs):
         order, seen = [], set()
 
         def visit(t):
@@ -85,8 +89,13 @@ class Model:
                     visit(x)
             order.append(node)
 
-        visit(output)
+        for output in outputs:
+            visit(output)
         return order
+
+    @property
+    def output_names(self) -> list[str]:
+        return [t.name for t in self.outputs]
 
     @property
     def layers(self) -> list[Layer]:
@@ -114,10 +123,10 @@ class Model:
                 refs = [-1 if x is None else ids[id(x)] for x in node.inputs]
                 node.layer._apply_call_args(node.call_args)
                 ids[id(node.output)] = graph.add_node(node.layer._core, refs)
-            graph.set_output(ids[id(self.output)])
-            if self._loss is not None:
-                graph.compile(self._loss._core(), self._optimizer.core)
+            graph.set_outputs([ids[id(t)] for t in self.outputs])
             self._graph = graph
+            if self._losses is not None:
+                self._compile_graph()
         return self._graph
 
     # ---------------------------------------------------------------- weights
@@ -142,27 +151,61 @@ class Model:
         return int(sum(layer.count_params() for layer in self.layers))
 
     # ---------------------------------------------------------------- compile
-    def compile(self, optimizer="adam", loss=None, metrics=None):
+    def compile(self, optimizer="adam", loss=None, loss_weights=None, metrics=None):
         """Configures training.
 
         Args:
             optimizer: "sgd", "adam", "adamw" or an optimizer object. (Keras defaults to
                 "rmsprop", which seqattn does not have; the default here is "adam".)
-            loss: "sparse_categorical_crossentropy", "binary_crossentropy" or a loss object.
-            metrics: a list such as ["accuracy"].
+            loss: "sparse_categorical_crossentropy", "binary_crossentropy" or a loss object;
+                for several outputs, one loss for all, a list (one per output) or a dict
+                keyed by output name.
+            loss_weights: for several outputs, a list or dict of floats (default 1 each).
+            metrics: a list such as ["accuracy"] (applied to every output), or, for several
+                outputs, a list of lists or a dict keyed by output name.
         """
         if loss is None:
             raise ValueError(f"Model '{self.name}': compile() needs a `loss`, e.g. "
                              "loss='sparse_categorical_crossentropy'.")
-        self._loss = losses_mod.get(loss)
         self._optimizer = optimizers_mod.get(optimizer)
+        self._losses = [losses_mod.get(l) for l in self._per_output(loss, "loss")]
+        self._loss_weights = [V.number("loss_weights", w) for w in
+                              self._per_output(1.0 if loss_weights is None else loss_weights,
+                                               "loss_weights")]
         if metrics is None:
             metrics = []
-        if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
+        if isinstance(metrics, str) or not isinstance(metrics, (list, tuple, dict)):
             raise TypeError(f"`metrics` must be a list, e.g. ['accuracy']. Received: "
                             f"metrics={metrics!r}")
-        self._metrics = [metrics_mod.get(m, self._loss) for m in metrics]
-        self._core_graph().compile(self._loss._core(), self._optimizer.core)
+        nested = isinstance(metrics, dict) or (metrics and isinstance(metrics[0], (list, tuple)))
+        per_output = self._per_output(metrics, "metrics") if nested else [metrics] * len(
+            self.outputs)
+        self._metrics = [[metrics_mod.get(m, l) for m in ms or []]
+                         for ms, l in zip(per_output, self._losses)]
+        self._compile_graph()
+
+    def _per_output(self, value, what):
+        """One entry per output from a single value, a list or a dict by output name."""
+        n = len(self.outputs)
+        if isinstance(value, dict):
+            unknown = set(value) - set(self.output_names)
+            if unknown:
+                raise ValueError(f"`{what}` names unknown outputs {sorted(unknown)}; the outputs "
+                                 f"are {self.output_names}.")
+            return [value.get(name) for name in self.output_names]
+        if isinstance(value, (list, tuple)):
+            if len(value) != n:
+                raise ValueError(f"`{what}` must have one entry per output ({n}), received "
+                                 f"{len(value)}.")
+            return list(value)
+        return [value] * n
+
+    def _compile_graph(self):
+        if self._graph is None:
+            self._core_graph()  # builds, then comes back here
+            return
+        self._graph.compile([l._core() for l in self._losses], self._loss_weights,
+                            self._optimizer.core)
 
     @property
     def optimizer(self):
@@ -170,10 +213,13 @@ class Model:
 
     @property
     def loss(self):
-        return self._loss
+        """The loss (a list of losses for a model with several outputs)."""
+        if self._losses is None:
+            return None
+        return self._losses[0] if len(self._losses) == 1 else list(self._losses)
 
     def _require_compiled(self, what):
-        if self._loss is None:
+        if self._losses is None:
             raise RuntimeError(f"You must call compile() before {what}() on model '{self.name}'.")
 
     # ------------------------------------------------------------ data checks
@@ -231,9 +277,27 @@ class Model:
             raise ValueError(f"Input {i} of model '{self.name}': token ids must fit in int32.")
         return np.ascontiguousarray(arr, np.int32)
 
-    def _prepare_y(self, y, n):
+    def _prepare_ys(self, y, n):
+        """Targets as one float32 array per output, checked against that output's loss."""
         if y is None:
             raise ValueError(f"Model '{self.name}': fit/evaluate need targets `y`.")
+        if len(self.outputs) == 1:
+            ys = [y]
+        elif isinstance(y, dict):
+            missing = [name for name in self.output_names if name not in y]
+            if missing:
+                raise ValueError(f"`y` has no targets for outputs {missing}.")
+            ys = [y[name] for name in self.output_names]
+        elif isinstance(y, (list, tuple)) and len(y) == len(self.outputs):
+            ys = list(y)
+        else:
+            raise ValueError(f"Model '{self.name}' has {len(self.outputs)} outputs "
+                             f"{self.output_names}: give `y` as a list or a dict of as many "
+                             "target arrays.")
+        return [self._prepare_target(t, n, out, loss)
+                for t, out, loss in zip(ys, self.outputs, self._losses)]
+
+    def _prepare_target(self, y, n, output, loss):
         y = np.asarray(y)
         if y.dtype.kind not in "biuf":
             raise TypeError(f"`y` must be numeric; received an array of dtype {y.dtype}.")
@@ -242,14 +306,15 @@ class Model:
                              f"{n} inputs and y of shape {y.shape}.")
         given = y.reshape(-1)
         y = np.ascontiguousarray(y, np.float32)
-        k = self.output.shape[-1]
+        k = output.shape[-1]
         flat = y.reshape(-1)
-        if self._loss.name == "sparse_categorical_crossentropy":
+        if loss.name == "sparse_categorical_crossentropy":
             bad = ~np.isfinite(flat) | (flat < 0) | (flat >= k) | (flat != np.round(flat))
             if bad.any():
                 j = int(np.argmax(bad))
-                raise ValueError(f"Label {given[j].item()!r} at index {j} is not a class id in [0, {k}) "
-                                 f"for model '{self.name}', whose output has {k} classes.")
+                raise ValueError(f"Label {given[j].item()!r} at index {j} is not a class id in "
+                                 f"[0, {k}) for model '{self.name}', whose output "
+                                 f"'{output.name}' has {k} classes.")
         else:
             bad = ~np.isfinite(flat) | (flat < 0) | (flat > 1)
             if bad.any():
@@ -275,7 +340,7 @@ class Model:
         self._require_compiled("fit")
         xs = self._prepare_x(x)
         n = xs[0].shape[0]
-        y = self._prepare_y(y, n)
+        ys = self._prepare_ys(y, n)
         batch_size = self._batch_size(batch_size)
         epochs = V.positive_int("epochs", epochs)
         if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, int) \
@@ -289,7 +354,7 @@ class Model:
             if not isinstance(validation_data, (list, tuple)) or len(validation_data) != 2:
                 raise ValueError("`validation_data` must be a tuple (x_val, y_val).")
             vx = self._prepare_x(validation_data[0], "validation_data[0]")
-            val = (vx, self._prepare_y(validation_data[1], vx[0].shape[0]))
+            val = (vx, self._prepare_ys(validation_data[1], vx[0].shape[0]))
         graph = self._core_graph()
         history = History()
         history.model = self
@@ -300,21 +365,15 @@ class Model:
                 print(f"Epoch {epoch + 1}/{epochs}", flush=True)
             order = global_rng().permutation(n) if shuffle else np.arange(n)
             bar = Progbar(steps, verbose)
-            loss_sum, seen = 0.0, 0
-            for m in self._metrics:
-                m.reset_state()
+            tracker = self._tracker()
             for step in range(steps):
                 idx = order[step * batch_size:(step + 1) * batch_size]
-                yb = y[idx]
+                yb = [t[idx] for t in ys]
                 loss = graph.train_step([a[idx] for a in xs], yb)
-                loss_sum += loss * len(idx)
-                seen += len(idx)
-                if self._metrics:
-                    pred = graph.output()
-                    for m in self._metrics:
-                        m.update(yb, pred)
-                bar.update(step + 1, self._logs(loss_sum / seen))
-            logs = self._logs(loss_sum / seen)
+                tracker.update(loss, graph.last_losses(), yb,
+                               graph.outputs() if tracker.needs_outputs else None)
+                bar.update(step + 1, tracker.logs())
+            logs = tracker.logs()
             if val is not None:
                 logs.update({f"val_{k}": v for k, v in
                              self._evaluate_arrays(*val, batch_size).items()})
@@ -326,29 +385,23 @@ class Model:
         self.history = history
         return history
 
-    def _logs(self, mean_loss):
-        logs = {"loss": mean_loss}
-        for m in self._metrics:
-            logs[m.name] = m.result()
-        return logs
+    def _tracker(self):
+        return _EpochTracker(self.output_names, self._metrics)
 
     # -------------------------------------------------------- evaluate/predict
-    def _evaluate_arrays(self, xs, y, batch_size, verbose=0):
+    def _evaluate_arrays(self, xs, ys, batch_size, verbose=0):
         graph = self._core_graph()
         n = xs[0].shape[0]
-        for m in self._metrics:
-            m.reset_state()
-        total = 0.0
+        tracker = self._tracker()
         steps = -(-n // batch_size)
         bar = Progbar(steps, verbose)
         for step in range(steps):
             sl = slice(step * batch_size, (step + 1) * batch_size)
-            loss, pred = graph.test_step([a[sl] for a in xs], y[sl])
-            total += loss * pred.shape[0]
-            for m in self._metrics:
-                m.update(y[sl], pred)
+            yb = [t[sl] for t in ys]
+            loss, outputs = graph.test_step([a[sl] for a in xs], yb)
+            tracker.update(loss, graph.last_losses(), yb, outputs)
             bar.update(step + 1, {})
-        logs = self._logs(total / n)
+        logs = tracker.logs()
         bar.update(steps, logs, final=True)
         return logs
 
@@ -356,8 +409,8 @@ class Model:
         """Loss (and metrics) in inference mode: a float, a list, or a dict (return_dict)."""
         self._require_compiled("evaluate")
         xs = self._prepare_x(x)
-        y = self._prepare_y(y, xs[0].shape[0])
-        logs = self._evaluate_arrays(xs, y, self._batch_size(batch_size),
+        ys = self._prepare_ys(y, xs[0].shape[0])
+        logs = self._evaluate_arrays(xs, ys, self._batch_size(batch_size),
                                      resolve_verbose(verbose))
         if return_dict:
             return logs
@@ -365,7 +418,8 @@ class Model:
         return values[0] if len(values) == 1 else values
 
     def predict(self, x, batch_size=None, verbose="auto"):
-        """Outputs for `x` in inference mode, computed in batches (default 32)."""
+        """Outputs for `x` in inference mode, computed in batches (default 32): an array, or a
+        list of arrays for a model with several outputs."""
         xs = self._prepare_x(x)
         batch_size = self._batch_size(batch_size)
         graph = self._core_graph()
@@ -378,7 +432,8 @@ class Model:
             outs.append(graph.predict_step([a[sl] for a in xs]))
             bar.update(step + 1, {})
         bar.update(steps, {}, final=True)
-        return np.concatenate(outs, axis=0)
+        merged = [np.concatenate(parts, axis=0) for parts in zip(*outs)]
+        return merged[0] if self._single_output else merged
 
     def attention_scores(self, x, batch_size=None):
         """Attention probabilities of every MultiHeadAttention layer, in inference mode.
@@ -402,7 +457,8 @@ class Model:
 
     def __call__(self, x):
         """Inference on one batch of arrays, like `predict` without batching or progress."""
-        return self._core_graph().predict_step(self._prepare_x(x))
+        outputs = self._core_graph().predict_step(self._prepare_x(x))
+        return outputs[0] if self._single_output else outputs
 
     # ---------------------------------------------------------------- summary
     def summary(self, print_fn=None):
@@ -446,8 +502,10 @@ class Sequential(Model):
     def __init__(self, layers=None, name=None):
         self._init_state(name or unique_name("sequential"))
         self._pending: list[Layer] = []
+        self._deferred_compile = None
+        self._single_output = True
         self.inputs = None
-        self.output = None
+        self.outputs = None
         self._nodes = []
         for layer in layers or []:
             self.add(layer)
@@ -457,7 +515,7 @@ class Sequential(Model):
         if isinstance(layer, SymbolicTensor) and layer.node is None:
             if self.inputs is not None or self._pending:
                 raise ValueError("An Input can only be the first element of a Sequential model.")
-            self.inputs, self.output = [layer], layer
+            self.inputs, self.outputs = [layer], [layer]
             return
         if isinstance(layer, InputLayer):
             return self.add(layer.output)
@@ -466,8 +524,8 @@ class Sequential(Model):
         if self.inputs is None:
             self._pending.append(layer)
             return
-        self.output = layer(self.output)
-        self._nodes = self._topological_nodes(self.output)
+        self.outputs = [layer(self.outputs[0])]
+        self._nodes = self._topological_nodes(self.outputs)
         self._graph = None
 
     @property
@@ -487,6 +545,8 @@ class Sequential(Model):
         self.add(Input(shape=arr.shape[1:], dtype=dtype))
         for layer in pending:
             self.add(layer)
+        if self._deferred_compile is not None:
+            super().compile(*self._deferred_compile)
 
     def _require_layers(self):
         if self.inputs is None and not self._pending:
@@ -500,17 +560,18 @@ class Sequential(Model):
             raise ValueError(f"Model '{self.name}' has no layers.")
         return super()._core_graph()
 
-    def compile(self, optimizer="adam", loss=None, metrics=None):
+    def compile(self, optimizer="adam", loss=None, loss_weights=None, metrics=None):
         self._require_layers()
-        if self.inputs is None:
-            # Defer: remember the settings, wire the graph when data arrives.
-            if loss is None:
-                raise ValueError(f"Model '{self.name}': compile() needs a `loss`.")
-            self._loss = losses_mod.get(loss)
-            self._optimizer = optimizers_mod.get(optimizer)
-            self._metrics = [metrics_mod.get(m, self._loss) for m in (metrics or [])]
-            return
-        super().compile(optimizer, loss, metrics)
+        if self.inputs is not None:
+            return super().compile(optimizer, loss, loss_weights, metrics)
+        # Not built yet: check the settings now, apply them when the first data arrives.
+        if loss is None:
+            raise ValueError(f"Model '{self.name}': compile() needs a `loss`.")
+        loss, optimizer = losses_mod.get(loss), optimizers_mod.get(optimizer)
+        for m in metrics or []:
+            metrics_mod.get(m, loss)
+        self._deferred_compile = (optimizer, loss, loss_weights, metrics)
+        self._losses = [loss]  # compiled, as far as fit/evaluate are concerned
 
     def _prepare_x(self, x, what="x"):
         self._require_layers()
@@ -524,3 +585,42 @@ class Sequential(Model):
             raise ValueError(f"Model '{self.name}' is not built yet: call it on data or start "
                              "it with seqattn.Input(...) to see its summary.")
         return super().summary(print_fn)
+
+
+class _EpochTracker:
+    """Running means over an epoch: the total loss, each output's loss (several outputs) and
+    each output's metrics, weighted by batch size as Keras does. Names follow Keras:
+    "loss", "accuracy" for one output; "<output>_loss", "<output>_accuracy" for several."""
+
+    def __init__(self, output_names, metrics):
+        self.names = output_names
+        self.metrics = metrics
+        for ms in metrics:
+            for m in ms:
+                m.reset_state()
+        self.needs_outputs = any(metrics)
+        self.total = 0.0
+        self.per_output = np.zeros(len(output_names))
+        self.seen = 0
+
+    def update(self, loss, losses, ys, outputs):
+        n = len(ys[0])
+        self.total += loss * n
+        self.per_output += np.asarray(losses) * n
+        self.seen += n
+        if outputs is not None:
+            for ms, y, out in zip(self.metrics, ys, outputs):
+                for m in ms:
+                    m.update(y, out)
+
+    def logs(self) -> dict:
+        logs = {"loss": self.total / max(self.seen, 1)}
+        several = len(self.names) > 1
+        if several:
+            for name, value in zip(self.names, self.per_output):
+                logs[f"{name}_loss"] = value / max(self.seen, 1)
+        for name, ms in zip(self.names, self.metrics):
+            for m in ms:
+                logs[f"{name}_{m.name}" if several else m.name] = m.result()
+        return logs
+

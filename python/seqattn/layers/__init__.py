@@ -1,11 +1,18 @@
 """Keras-style layers backed by the C++ core."""
 
+from .activation_layer import Activation
 from .attention import MultiHeadAttention
 from .base import Layer
 from .dense import Dense
+from .dropout import Dropout
 from .embedding import Embedding, TokenAndPositionEmbedding
 from .input import Input, InputLayer
+from .layer_norm import LayerNormalization
+from .merge import Add
 from .pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
+from .position import PositionEmbedding, SinePositionEncoding
 
-__all__ = ["Dense", "Embedding", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Input",
-           "InputLayer", "Layer", "MultiHeadAttention", "TokenAndPositionEmbedding"]
+__all__ = ["Activation", "Add", "Dense", "Dropout", "Embedding", "GlobalAveragePooling1D",
+           "GlobalMaxPooling1D", "Input", "InputLayer", "Layer", "LayerNormalization",
+           "MultiHeadAttention", "PositionEmbedding", "SinePositionEncoding",
+           "TokenAndPositionEmbedding"]

@@ -61,6 +61,10 @@ def is_symbolic(x) -> bool:
 class Layer:
     """Base class of every seqattn layer."""
 
+    # True for layers that read float features (never token ids): integer arrays in eager
+    # calls are cast to float32, and an int32 symbolic input raises at model definition.
+    _float_inputs = False
+
     def __init__(self, name=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s): "
@@ -117,6 +121,13 @@ class Layer:
             raise ValueError(
                 f"Layer '{self.name}' is already used in a model; seqattn layers are called once "
                 "per model (create a new layer to apply the same transformation twice).")
+        if self._float_inputs:
+            for i, x in enumerate(inputs):
+                if x is not None and x.dtype != "float32":
+                    raise ValueError(
+                        f"Input {i} of layer '{self.name}' must hold float32 features; received "
+                        f"a {x.dtype} tensor of shape {x.shape} (token ids go through an "
+                        "Embedding first).")
         shapes = [x.shape if x is not None else None for x in inputs]
         if not self.built:
             self.build(shapes)
@@ -145,10 +156,9 @@ class Layer:
     def _eager_result(self, result):
         return result["y"]
 
-    @staticmethod
-    def _to_array(x):
+    def _to_array(self, x):
         a = np.asarray(x)
-        if a.dtype.kind in "iu":
+        if a.dtype.kind in "iu" and not self._float_inputs:
             return a.astype(np.int32, copy=False)
         return a.astype(np.float32, copy=False)
 

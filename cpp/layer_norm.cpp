@@ -1,0 +1,134 @@
+#include "layer_norm.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "parallel.hpp"
+
+namespace seqattn {
+
+namespace {
+// dgamma and dbeta are sums over all N rows. Each fixed-size block of rows sums into its own
+// partial row, then the partials are added in block order: the same arithmetic for 1, 2 or
+// more threads, so the result is bit-identical whatever the thread count.
+constexpr Index kRowBlock = 64;
+// Below this many elements the loop runs on the calling thread (waking threads costs more).
+constexpr Index kParallelMin = 16384;
+}  // namespace
+
+LayerNormalization::LayerNormalization(Index channels, float epsilon_, bool center_, bool scale_)
+    : C(channels), epsilon(epsilon_), center(center_), scale(scale_) {
+  if (C < 1)
+    throw std::invalid_argument("LayerNormalization: expected a positive number of channels, "
+                                "received " + std::to_string(C));
+  if (!(epsilon > 0.0f) || !std::isfinite(epsilon))
+    throw std::invalid_argument("LayerNormalization: expected a positive finite `epsilon`, "
+                                "received epsilon=" + std::to_string(epsilon));
+  // Keras order: gamma, then beta.
+  if (scale) { gamma_ = static_cast<int>(params_.size()); params_.emplace_back("gamma", Shape{C}); }
+  if (center) { beta_ = static_cast<int>(params_.size()); params_.emplace_back("beta", Shape{C}); }
+}
+
+Shape LayerNormalization::output_shape(const std::vector<Shape>& in) const {
+  if (in.size() != 1 || in[0].size() < 2 || in[0].size() > 3 || in[0].back() != C)
+    throw std::invalid_argument(
+        "Input 0 of layer '" + name + "' (LayerNormalization) is incompatible with the layer: "
+        "expected shape (B, " + std::to_string(C) + ") or (B, T, " + std::to_string(C) +
+        "), received input with shape " + (in.empty() ? std::string("()") : shape_str(in[0])));
+  return in[0];
+}
+
+void LayerNormalization::forward(const LayerInputs& in, LayerOutput& out, const Context&) {
+  const Tensor& x = *in.x[0];  // (N, C)
+  const Index N = x.size() / C;
+  out.y.resize(x.shape);       // (N, C)
+  mean_.resize(N);
+  rstd_.resize(N);
+  const float* g = gamma_ >= 0 ? params_[gamma_].value.data() : nullptr;  // (C)
+  const float* b = beta_ >= 0 ? params_[beta_].value.data() : nullptr;    // (C)
+  const float inv_c = 1.0f / static_cast<float>(C);
+  SEQATTN_PARALLEL_FOR_IF(N * C >= kParallelMin)
+  for (Index n = 0; n < N; ++n) {
+    const float* xr = x.ptr() + n * C;
+    float* yr = out.y.ptr() + n * C;
+    // Two passes (mean, then variance about it): no cancellation for rows far from zero.
+    float mean = 0.0f;
+    for (Index c = 0; c < C; ++c) mean += xr[c];
+    mean *= inv_c;
+    float var = 0.0f;
+    for (Index c = 0; c < C; ++c) var += (xr[c] - mean) * (xr[c] - mean);
+    var *= inv_c;
+    const float rstd = 1.0f / std::sqrt(var + epsilon);
+    for (Index c = 0; c < C; ++c) {
+      const float norm = (xr[c] - mean) * rstd;
+      yr[c] = (g ? norm * g[c] : norm) + (b ? b[c] : 0.0f);
+    }
+    mean_[n] = mean;
+    rstd_[n] = rstd;
+  }
+  if (const Mask* m = in.mask_of(0)) out.mask.assign(*m); else out.mask.clear();
+}
+
+void LayerNormalization::backward(const LayerInputs& in, const LayerOutput&, const Tensor& dy,
+                                  const std::vector<Tensor*>& dx, const Context&) {
+  const Tensor& x = *in.x[0];
+  const Index N = x.size() / C;
+  const float* g = gamma_ >= 0 ? params_[gamma_].value.data() : nullptr;
+  float* d = dx[0] ? dx[0]->ptr() : nullptr;
+  const bool param_grads = gamma_ >= 0 || beta_ >= 0;
+  const Index nb = (N + kRowBlock - 1) / kRowBlock;
+  if (param_grads) {
+    partial_.resize(nb * 2 * C);
+    std::fill(partial_.begin(), partial_.end(), 0.0f);
+  }
+  const float inv_c = 1.0f / static_cast<float>(C);
+  SEQATTN_PARALLEL_FOR_IF(nb > 1 && N * C >= kParallelMin)
+  for (Index blk = 0; blk < nb; ++blk) {
+    float* pg = param_grads ? partial_.data() + blk * 2 * C : nullptr;  // (C) dgamma partial
+    float* pb = param_grads ? pg + C : nullptr;                         // (C) dbeta partial
+    const Index n_end = std::min(N, (blk + 1) * kRowBlock);
+    for (Index n = blk * kRowBlock; n < n_end; ++n) {
+      const float* xr = x.ptr() + n * C;
+      const float* gr = dy.ptr() + n * C;
+      const float mean = mean_[n], rstd = rstd_[n];
+      // Inverts y = norm · gamma + beta: dbeta += dy, dgamma += dy · norm, dnorm = dy · gamma.
+      float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
+      for (Index c = 0; c < C; ++c) {
+        const float norm = (xr[c] - mean) * rstd;
+        const float dnorm = g ? gr[c] * g[c] : gr[c];
+        dnorm_mean += dnorm;
+        dnorm_norm_mean += dnorm * norm;
+        if (pg) {
+          pg[c] += gr[c] * norm;
+          pb[c] += gr[c];
+        }
+      }
+      if (!d) continue;
+      dnorm_mean *= inv_c;
+      dnorm_norm_mean *= inv_c;
+      // Inverts norm = (x - mean) · rstd through mean and rstd (both functions of the row):
+      // dx = rstd · (dnorm - mean(dnorm) - norm · mean(dnorm · norm)).
+      float* dr = d + n * C;
+      for (Index c = 0; c < C; ++c) {
+        const float norm = (xr[c] - mean) * rstd;
+        const float dnorm = g ? gr[c] * g[c] : gr[c];
+        dr[c] += rstd * (dnorm - dnorm_mean - norm * dnorm_norm_mean);
+      }
+    }
+  }
+  // The block partials, added in block order (fixed whatever the thread count).
+  if (!param_grads) return;
+  float* dg = gamma_ >= 0 ? params_[gamma_].grad.data() : nullptr;
+  float* db = beta_ >= 0 ? params_[beta_].grad.data() : nullptr;
+  for (Index blk = 0; blk < nb; ++blk) {
+    const float* pg = partial_.data() + blk * 2 * C;
+    const float* pb = pg + C;
+    for (Index c = 0; c < C; ++c) {
+      if (dg) dg[c] += pg[c];
+      if (db) db[c] += pb[c];
+    }
+  }
+}
+
+}  // namespace seqattn
