@@ -99,7 +99,21 @@ class Model:
 
     @property
     def layers(self) -> list[Layer]:
-        return [n.layer for n in self._nodes]
+        """The model's layers in call order; a composite block (TransformerEncoder) appears
+        once, in place of the layers it is made of."""
+        return [owner for owner, _, _ in self._layer_calls()]
+
+    def _layer_calls(self):
+        """(layer, first node, last node) per layer in `layers`: a composite block spans
+        several nodes, from its first sub-layer call to the one producing its output."""
+        calls = []
+        for node in self._nodes:
+            owner = node.owner or node.layer
+            if calls and calls[-1][0] is owner:
+                calls[-1][2] = node
+            else:
+                calls.append([owner, node, node])
+        return calls
 
     def get_layer(self, name=None, index=None):
         """A layer by name (or position in `model.layers`)."""
@@ -146,6 +160,22 @@ class Model:
             if n:
                 layer.set_weights(weights[i:i + n])
             i += n
+
+    def _compute_gradients(self, x, y, training=False):
+        """(total loss, dL/dweight for every weight in get_weights order), without an update."""
+        self._require_compiled("compute_gradients")
+        xs = self._prepare_x(x)
+        loss, flat = self._core_graph().compute_gradients(xs, self._prepare_ys(y, len(xs[0])),
+                                                          training)
+        # The C++ graph lists parameters in node order; regroup them per layer.
+        by_layer, start = {}, 0
+        for node in self._nodes:
+            if id(node.layer) not in by_layer:
+                n = len(node.layer.get_weights())
+                by_layer[id(node.layer)] = flat[start:start + n]
+                start += n
+        return loss, [g for owner in self.layers for sub in owner._weight_layers()
+                      for g in by_layer[id(sub)]]
 
     def count_params(self) -> int:
         return int(sum(layer.count_params() for layer in self.layers))
@@ -470,10 +500,9 @@ class Model:
         rows = [header]
         for t in self.inputs:
             rows.append((f"{t.name} (InputLayer)", str(t.shape), "0", "-")[:len(header)])
-        for node in self._nodes:
-            layer = node.layer
-            sources = ", ".join(x.name for x in node.inputs if x is not None)
-            rows.append((f"{layer.name} ({type(layer).__name__})", str(node.output.shape),
+        for layer, first, last in self._layer_calls():
+            sources = ", ".join(x.name for x in first.inputs if x is not None)
+            rows.append((f"{layer.name} ({type(layer).__name__})", str(last.output.shape),
                          f"{layer.count_params():,}", sources)[:len(header)])
         widths = [max(len(r[i]) for r in rows) + 2 for i in range(len(header))]
         line = "─" * (sum(widths) + 2)

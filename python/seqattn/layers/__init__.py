@@ -11,8 +11,9 @@ from .layer_norm import LayerNormalization
 from .merge import Add
 from .pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
 from .position import PositionEmbedding, SinePositionEncoding
+from .transformer import TransformerEncoder
 
 __all__ = ["Activation", "Add", "Dense", "Dropout", "Embedding", "GlobalAveragePooling1D",
            "GlobalMaxPooling1D", "Input", "InputLayer", "Layer", "LayerNormalization",
            "MultiHeadAttention", "PositionEmbedding", "SinePositionEncoding",
-           "TokenAndPositionEmbedding"]
+           "TokenAndPositionEmbedding", "TransformerEncoder"]

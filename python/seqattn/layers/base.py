@@ -52,6 +52,7 @@ class Node:
         self.inputs = list(inputs)  # SymbolicTensor or None (absent optional input)
         self.call_args = dict(call_args or {})
         self.output = None
+        self.owner = None  # the composite block this call belongs to, if any
 
 
 def is_symbolic(x) -> bool:
@@ -163,6 +164,11 @@ class Layer:
         return a.astype(np.float32, copy=False)
 
     # ------------------------------------------------------------------- weights
+    def _weight_layers(self):
+        """The layers whose weights make up this layer's, in get_weights order (a composite
+        block lists its sub-layers)."""
+        return [self]
+
     @property
     def weights(self):
         return self.get_weights()

@@ -1,0 +1,144 @@
+"""TransformerEncoder: a composite block (keras-hub semantics) made of seqattn layers.
+
+Called on a symbolic (B, T, C) tensor, the block adds its sub-layers' calls to the model
+graph, so it runs on the same C++ path as everything else; `model.layers` shows the block as
+one layer, and its weights are its sub-layers' weights in keras-hub's order.
+"""
+
+from __future__ import annotations
+
+from .. import _validation as V
+from .attention import MultiHeadAttention
+from .base import Layer, is_symbolic
+from .dense import Dense, check_activation
+from .dropout import Dropout
+from .layer_norm import LayerNormalization
+from .merge import Add
+
+
+class TransformerEncoder(Layer):
+    """One Transformer encoder block, as keras-hub's `TransformerEncoder`.
+
+    Post-norm (normalize_first=False):
+        a = LN1(x + Dropout(MHA(x, x)));  y = LN2(a + Dropout(Dense_C(Dense_I(a, activation))))
+    Pre-norm (normalize_first=True):
+        a = x + Dropout(MHA(LN1(x)));      y = a + Dropout(Dense_C(Dense_I(LN2(a), activation)))
+
+    The attention has `num_heads` heads of key_dim = C // num_heads and attention dropout
+    `dropout`; the padding mask from the embedding flows through both residual branches, so
+    it survives any number of stacked blocks into the pooling layer.
+
+    Args:
+        intermediate_dim: I, the width of the feed-forward layer.
+        num_heads: H (C must be divisible by it).
+        dropout: dropout rate after the attention and after the feed-forward network, and on
+            the attention probabilities.
+        activation: the feed-forward activation ("relu", "gelu", ...).
+        layer_norm_epsilon: epsilon of both LayerNormalizations (keras-hub default 1e-5).
+        normalize_first: pre-norm instead of post-norm.
+
+    Input shape: (B, T, C) float. Output shape: (B, T, C).
+    Weights (keras-hub order): attention (8 arrays, see MultiHeadAttention), attention
+    LayerNorm gamma, beta, feed-forward LayerNorm gamma, beta, intermediate kernel (C, I),
+    bias (I,), output kernel (I, C), bias (C,).
+    """
+
+    def __init__(self, intermediate_dim, num_heads, dropout=0.0, activation="relu",
+                 layer_norm_epsilon=1e-5, normalize_first=False, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.intermediate_dim = V.positive_int("intermediate_dim", intermediate_dim,
+                                               owner=self.name)
+        self.num_heads = V.positive_int("num_heads", num_heads, owner=self.name)
+        self.dropout = V.number("dropout", dropout, low=0.0, high=1.0, high_open=True,
+                                owner=self.name)
+        self.activation = check_activation(activation, self.name)
+        self.layer_norm_epsilon = V.number("layer_norm_epsilon", layer_norm_epsilon, low=0.0,
+                                           low_open=True, owner=self.name)
+        self.normalize_first = V.boolean("normalize_first", normalize_first, owner=self.name)
+        self._sublayers = None
+
+    def _build_sublayers(self, C):
+        if C % self.num_heads:
+            raise ValueError(f"Layer '{self.name}': the model width {C} must be divisible by "
+                             f"num_heads={self.num_heads} (key_dim = C // num_heads).")
+        n, eps = self.name, self.layer_norm_epsilon
+        self._sublayers = {
+            "attention": MultiHeadAttention(self.num_heads, C // self.num_heads,
+                                            dropout=self.dropout, name=f"{n}/self_attention"),
+            "attention_norm": LayerNormalization(epsilon=eps, name=f"{n}/self_attention_norm"),
+            "ffn_norm": LayerNormalization(epsilon=eps, name=f"{n}/feedforward_norm"),
+            "intermediate": Dense(self.intermediate_dim, activation=self.activation,
+                                  name=f"{n}/feedforward_intermediate"),
+            "output": Dense(C, name=f"{n}/feedforward_output"),
+            "attention_dropout": Dropout(self.dropout, name=f"{n}/self_attention_dropout"),
+            "ffn_dropout": Dropout(self.dropout, name=f"{n}/feedforward_dropout"),
+            "attention_add": Add(name=f"{n}/self_attention_add"),
+            "ffn_add": Add(name=f"{n}/feedforward_add"),
+        }
+
+    def __call__(self, inputs, **kwargs):
+        if kwargs:
+            raise TypeError(f"Layer '{self.name}' got unexpected call argument(s): "
+                            + ", ".join(sorted(kwargs)))
+        if not is_symbolic(inputs):
+            raise TypeError(f"Layer '{self.name}' is a composite block: call it on a symbolic "
+                            "tensor while defining a model (x = seqattn.Input(...)), then use "
+                            "model.predict for arrays.")
+        if self._sublayers is not None:
+            raise ValueError(f"Layer '{self.name}' is already used in a model; create a new "
+                             "block to apply another one.")
+        if len(inputs.shape) != 3 or inputs.dtype != "float32":
+            raise ValueError(f"Input 0 of layer '{self.name}' must be float32 of shape "
+                             f"(B, T, C); received {inputs.dtype} of shape {inputs.shape}")
+        self._build_sublayers(int(inputs.shape[-1]))
+        s = self._sublayers
+        x = inputs
+        # Attention branch.
+        h = s["attention_norm"](x) if self.normalize_first else x
+        h = s["attention_dropout"](s["attention"](h, h))
+        x = s["attention_add"]([x, h])
+        if not self.normalize_first:
+            x = s["attention_norm"](x)
+        # Feed-forward branch.
+        h = s["ffn_norm"](x) if self.normalize_first else x
+        h = s["ffn_dropout"](s["output"](s["intermediate"](h)))
+        x = s["ffn_add"]([x, h])
+        if not self.normalize_first:
+            x = s["ffn_norm"](x)
+        for layer in s.values():
+            layer._nodes[-1].owner = self
+        self.built = True
+        return x
+
+    def _weight_layers(self):
+        s = self._sublayers
+        return [s["attention"], s["attention_norm"], s["ffn_norm"], s["intermediate"],
+                s["output"]]
+
+    def get_weights(self):
+        return [w for layer in self._weight_layers() for w in layer.get_weights()] if self.built \
+            else []
+
+    def set_weights(self, weights):
+        if not self.built:
+            raise ValueError(f"Layer '{self.name}' has no weights yet: call it in a model first.")
+        weights = list(weights)
+        expected = sum(len(layer.get_weights()) for layer in self._weight_layers())
+        if len(weights) != expected:
+            raise ValueError(f"Layer '{self.name}' expects {expected} weight arrays, received "
+                             f"{len(weights)}")
+        start = 0
+        for layer in self._weight_layers():
+            n = len(layer.get_weights())
+            layer.set_weights(weights[start:start + n])
+            start += n
+
+    def get_config(self):
+        return {**super().get_config(), "intermediate_dim": self.intermediate_dim,
+                "num_heads": self.num_heads, "dropout": self.dropout,
+                "activation": self.activation, "layer_norm_epsilon": self.layer_norm_epsilon,
+                "normalize_first": self.normalize_first}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
