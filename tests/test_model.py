@@ -207,3 +207,18 @@ def test_functional_summary_shows_connections(capsys):
     assert "Connected to" in text
     assert any(line.strip().startswith("att (MultiHeadAttention)") and line.endswith("emb, emb")
                for line in text.splitlines())
+
+
+def test_openmp_threads_sleep_when_idle_unless_the_user_says_otherwise():
+    import os
+    import subprocess
+    import sys
+    code = "import seqattn, os; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "PASSIVE"
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "ACTIVE"
