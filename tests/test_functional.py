@@ -109,3 +109,23 @@ def test_targets_must_match_the_outputs(rng):
         model.compile(loss=["binary_crossentropy"])
     with pytest.raises(ValueError, match="unknown outputs"):
         model.compile(loss={"nope": "binary_crossentropy"})
+
+
+def test_graph_errors_name_the_problem():
+    a = seqattn.Input(shape=(4,), dtype="int32", name="a")
+    b = seqattn.Input(shape=(4,), dtype="int32", name="b")
+    ha = layers.GlobalAveragePooling1D()(layers.Embedding(10, 3)(a))
+    with pytest.raises(ValueError, match="Input 'b' is not connected to the outputs"):
+        seqattn.Model([a, b], ha)
+    other = seqattn.Input(shape=(4,), dtype="int32", name="other")
+    ho = layers.GlobalAveragePooling1D()(layers.Embedding(10, 3)(other))
+    with pytest.raises(ValueError, match="depend on Input 'other', which is not among"):
+        seqattn.Model(a, ho)  # a tensor from another graph
+    with pytest.raises(ValueError, match="is an Input itself"):
+        seqattn.Model(a, a)
+    with pytest.raises(TypeError, match="must be symbolic"):
+        seqattn.Model(a, np.zeros(3))
+    x = seqattn.Input(shape=(4, 3))
+    y = seqattn.Input(shape=(4, 5))
+    with pytest.raises(ValueError, match="inputs must all have the same shape"):
+        layers.Add()([x, y])

@@ -66,13 +66,24 @@ class Model:
         for t in inputs:
             if t.node is not None:
                 raise ValueError(f"Model '{self.name}': every input must come from seqattn.Input.")
+        for t in outputs:
+            if t.node is None:
+                raise ValueError(f"Model '{self.name}': output {t.name!r} is an Input itself; "
+                                 "outputs must be produced by layers.")
         self.inputs, self.outputs = inputs, outputs
         self._nodes = self._topological_nodes(outputs)
-        used = {id(x) for n in self._nodes for x in n.inputs if x is not None and x.node is None}
-        for x in used:
-            if x not in {id(t) for t in inputs}:
-                raise ValueError(f"Model '{self.name}': the graph reads an Input that is not in "
-                                 "`inputs`.")
+        read = [x for n in self._nodes for x in n.inputs if x is not None and x.node is None]
+        given = {id(t) for t in inputs}
+        for x in read:
+            if id(x) not in given:
+                raise ValueError(
+                    f"Model '{self.name}': the outputs depend on Input {x.name!r}, which is not "
+                    "among the model's inputs (a tensor from another model's graph?). Inputs: "
+                    + ", ".join(repr(t.name) for t in inputs) + ".")
+        for t in inputs:
+            if all(x is not t for x in read):
+                raise ValueError(f"Model '{self.name}': Input {t.name!r} is not connected to "
+                                 "the outputs.")
         self._graph = None  # the C++ graph is built on first use
 
     @staticmethod
