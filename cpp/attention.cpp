@@ -185,6 +185,7 @@ Shape MultiHeadAttention::output_shape(const std::vector<Shape>& in) const {
 }
 
 void MultiHeadAttention::check_values(const LayerInputs& in) const {
+  require_float_inputs(*this, in);
   static const char* const what[3] = {"query", "value", "key"};
   for (std::size_t i = 0; i < 3 && i < in.x.size(); ++i) {
     const Mask* m = in.mask_of(i);

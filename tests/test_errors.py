@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import seqattn
-from seqattn import layers
+from seqattn import _core, layers
 
 BAD_POSITIVE_INTS = [0, -1, 2.5, None, "64", True]
 
@@ -183,3 +183,26 @@ def test_layer_reuse_is_rejected_clearly():
     dense(x)
     with pytest.raises(ValueError, match="already used in a model"):
         dense(x)
+
+
+@pytest.mark.parametrize("make", [lambda: layers.Dense(2), lambda: layers.GlobalAveragePooling1D(),
+                                  lambda: layers.GlobalMaxPooling1D(),
+                                  lambda: layers.MultiHeadAttention(2, 2)])
+def test_integer_arrays_never_reach_float_kernels(make):
+    x = np.arange(24).reshape(2, 3, 4) % 5
+    # Eager calls cast integer features to float: the same result as float input.
+    seqattn.utils.set_random_seed(5)
+    from_ints = make()(x)
+    seqattn.utils.set_random_seed(5)
+    np.testing.assert_allclose(from_ints, make()(x.astype(np.float32)), rtol=1e-6)
+    # The C++ boundary refuses int32 tensors instead of reading them as floats.
+    layer = make()
+    layer(x.astype(np.float32))
+    xi = x.astype(np.int32)
+    inputs = [xi, xi, None, None] if isinstance(layer, layers.MultiHeadAttention) else [xi]
+    with pytest.raises(ValueError, match="must hold float32 features"):
+        _core.run_layer(layer._core, inputs, [])
+    # And token ids wired straight into a float layer raise at model definition.
+    ids = seqattn.Input(shape=(3, 4), dtype="int32")
+    with pytest.raises(ValueError, match="must hold float32 features"):
+        make()(ids)

@@ -41,6 +41,8 @@ class MultiHeadAttention(Layer):
     (H, Dv, Cout), output bias (Cout,). Kernels glorot-uniform with Keras's fans, biases zero.
     """
 
+    _float_inputs = True  # ids must go through an Embedding first
+
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
                  output_shape=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)

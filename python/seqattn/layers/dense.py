@@ -32,6 +32,8 @@ class Dense(Layer):
     Weights: `kernel` (C, U) glorot-uniform, `bias` (U,) zeros — as Keras.
     """
 
+    _float_inputs = True  # ids must go through an Embedding first
+
     def __init__(self, units, activation=None, use_bias=True, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
         self.units = V.positive_int("units", units, owner=self.name)

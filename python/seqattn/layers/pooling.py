@@ -6,6 +6,7 @@ from .base import Layer
 
 
 class _GlobalPooling1D(Layer):
+    _float_inputs = True  # ids must go through an Embedding first
     _core_name = ""
 
     def _make_core(self, input_shapes):
