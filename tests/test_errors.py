@@ -148,6 +148,11 @@ def test_empty_input_and_missing_data():
         model.predict(None)
 
 
+def test_ragged_lists_ask_for_padding():
+    with pytest.raises(ValueError, match="rectangular array of shape"):
+        _model().predict([[1, 2, 3, 4, 5], [1, 2]], verbose=0)
+
+
 def test_fit_before_compile():
     model = seqattn.Sequential([seqattn.Input((5,), "int32"), layers.Embedding(10, 2),
                                 layers.GlobalAveragePooling1D(), layers.Dense(1)])

@@ -273,7 +273,13 @@ class Model:
         for i, (a, inp) in enumerate(zip(arrays, self.inputs)):
             if a is None:
                 raise TypeError(f"`{what}` is None; expected an array of shape {inp.shape}.")
-            arr = np.asarray(a)
+            try:
+                arr = np.asarray(a)
+            except ValueError as e:  # ragged nested lists
+                raise ValueError(f"Input {i} of model '{self.name}' must be a rectangular array "
+                                 "of shape (B, T); pad the sequences to one length first "
+                                 f"(e.g. TextVectorization(output_sequence_length=T)). ({e})"
+                                 ) from None
             if arr.dtype.kind not in "biuf":
                 raise TypeError(f"Input {i} of model '{self.name}' must be numeric "
                                 f"({inp.dtype}); received an array of dtype {arr.dtype}.")
