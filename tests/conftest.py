@@ -25,6 +25,25 @@ def run_layer(layer, inputs, masks=(), dy=None, training=False, step=0):
     return _core.run_layer(layer._core, list(inputs), list(masks), dy, training, step)
 
 
+def run_with_each_thread_count(layer, inputs, masks=(), dy=None, training=False, step=0,
+                               counts=(1, 2, 3)):
+    """Runs one layer with each thread count, asserts bit-identical outputs, masks and
+    gradients (work is split into fixed blocks, so the count never changes the arithmetic),
+    and returns the first result. Use with the `threads` fixture, which restores the count."""
+    results = []
+    for n in counts:
+        _core.set_num_threads(n)
+        results.append(run_layer(layer, inputs, masks, dy, training, step))
+    first = results[0]
+    for r in results[1:]:
+        np.testing.assert_array_equal(r["y"], first["y"])
+        np.testing.assert_array_equal(r["mask"], first["mask"])
+        for key in ("dx", "grads"):
+            for a, b in zip(r.get(key, []), first.get(key, [])):
+                np.testing.assert_array_equal(a, b)
+    return first
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
