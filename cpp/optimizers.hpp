@@ -18,15 +18,15 @@ class Optimizer {
   void apply(const std::vector<Param*>& params);
   // Slot variables (momentum, m, v, ...) per parameter, for saving and inspection.
   virtual std::vector<std::vector<float>*> slots() { return {}; }
-  virtual int slots_per_param() const { return 0; }
 
   double learning_rate;
   double clipnorm;          // <= 0: no clipping
   std::int64_t iterations = 0;  // completed updates (Keras `optimizer.iterations`)
 
  protected:
-  // Update parameter p (its grad already clipped) with its slot index i; `t` is the 1-based step.
+  // Allocates the slot variables (zeros) the first time `params` is seen.
   virtual void ensure_slots(const std::vector<Param*>& params) = 0;
+  // Updates parameter p (its grad already clipped), slot index i; `t` is the 1-based step.
   virtual void update(Param& p, std::size_t i, std::int64_t t) = 0;
 };
 
@@ -37,7 +37,6 @@ class SGD : public Optimizer {
       : Optimizer(learning_rate, clipnorm), momentum(momentum), nesterov(nesterov) {}
   std::string name() const override { return "SGD"; }
   std::vector<std::vector<float>*> slots() override;
-  int slots_per_param() const override { return momentum > 0.0 ? 1 : 0; }
   double momentum;
   bool nesterov;
 
@@ -58,7 +57,6 @@ class Adam : public Optimizer {
         weight_decay(weight_decay) {}
   std::string name() const override { return weight_decay > 0.0 ? "AdamW" : "Adam"; }
   std::vector<std::vector<float>*> slots() override;
-  int slots_per_param() const override { return 2; }
   double beta_1, beta_2, epsilon, weight_decay;
 
  protected:
