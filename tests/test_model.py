@@ -205,7 +205,7 @@ def test_functional_summary_shows_connections(capsys):
                   ).summary()
     text = capsys.readouterr().out
     assert "Connected to" in text
-    assert any(line.strip().startswith("att (MultiHeadAttention)") and line.endswith("emb, emb")
+    assert any(line.strip().startswith("att (MultiHeadAttention)") and line.endswith("  emb")
                for line in text.splitlines())
 
 

@@ -167,3 +167,11 @@ def test_matches_pytorch_transformer_encoder_layer(rng, normalize_first):
             out = t(out)
     np.testing.assert_allclose(model.predict(features, verbose=0), out.numpy(), rtol=1e-4,
                                atol=1e-4)
+
+
+def test_summary_shows_each_block_once_fed_by_the_layer_before(capsys):
+    _model(blocks=2).summary()
+    lines = [l for l in capsys.readouterr().out.splitlines() if "(TransformerEncoder)" in l]
+    assert len(lines) == 2
+    assert lines[0].endswith("token_and_position_embedding")
+    assert lines[1].split()[-1] == lines[0].split()[0]  # block 2 is fed by block 1

@@ -114,6 +114,22 @@ class Model:
         once, in place of the layers it is made of."""
         return [owner for owner, _, _ in self._layer_calls()]
 
+    def _sources(self, layer):
+        """Names of the layers (or Inputs) feeding `layer`, each once, in order; for a
+        composite block, what feeds it from outside."""
+        names = []
+        for node in self._nodes:
+            if (node.owner or node.layer) is not layer:
+                continue
+            for t in node.inputs:
+                producer = None if t is None or t.node is None else (t.node.owner or t.node.layer)
+                if t is None or producer is layer:
+                    continue
+                name = t.name if producer is None else producer.name
+                if name not in names:
+                    names.append(name)
+        return names
+
     def _layer_calls(self):
         """(layer, first node, last node) per layer in `layers`: a composite block spans
         several nodes, from its first sub-layer call to the one producing its output."""
@@ -518,7 +534,7 @@ class Model:
         for t in self.inputs:
             rows.append((f"{t.name} (InputLayer)", str(t.shape), "0", "-")[:len(header)])
         for layer, first, last in self._layer_calls():
-            sources = ", ".join(x.name for x in first.inputs if x is not None)
+            sources = ", ".join(self._sources(layer))
             rows.append((f"{layer.name} ({type(layer).__name__})", str(last.output.shape),
                          f"{layer.count_params():,}", sources)[:len(header)])
         widths = [max(len(r[i]) for r in rows) + 2 for i in range(len(header))]
