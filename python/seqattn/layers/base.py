@@ -96,10 +96,15 @@ class Layer:
     def compute_output_shape(self, input_shapes):
         """Output shape (batch axis None) for the given input shapes."""
         core = self._core if self.built else self._make_core(input_shapes)
-        concrete = [tuple(1 if d is None else d for d in s) if s is not None else ()
-                    for s in input_shapes]
-        out = core.output_shape([list(s) for s in concrete])
-        return (None,) + tuple(out[1:])
+
+        def with_unknown_as(value):
+            concrete = [[value if d is None else d for d in s] if s is not None else []
+                        for s in input_shapes]
+            return core.output_shape(concrete)
+
+        # An axis the C++ layer maps from an unknown (None) input axis changes with it.
+        one, two = with_unknown_as(1), with_unknown_as(2)
+        return (None,) + tuple(a if a == b else None for a, b in zip(one[1:], two[1:]))
 
     # --------------------------------------------------------------------- calls
     def _input_list(self, *args, **kwargs):
