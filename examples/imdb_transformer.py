@@ -290,6 +290,9 @@ def main(argv=None):
     if args.threads:
         seqattn.set_num_threads(args.threads)
     args.threads = seqattn.get_num_threads()
+    if not Path(args.data).is_file():
+        sys.exit(f"IMDB training reviews not found at {args.data}: the repository expects "
+                 "../shared/data/imdb/train.csv beside it; pass --data PATH/train.csv")
     texts, labels = load_reviews(args.data)
     data, vectorize_seconds = split_and_vectorize(texts, labels, args.seed, args.subset)
     print(f"seqattn {seqattn.__version__} | {args.threads} threads | "
