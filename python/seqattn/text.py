@@ -78,6 +78,15 @@ def _describe(value):
     return f"{text} (of type {type(value).__name__})"
 
 
+def _check_mode(name, value, modes):
+    """`value` must be None, a callable or one of the named `modes`."""
+    if not (value is None or callable(value) or (isinstance(value, str) and value in modes)):
+        raise ValueError(
+            f"Received an invalid value for `{name}`, expected one of "
+            f"{', '.join(repr(m) for m in modes)}, None or a callable. "
+            f"Received: {name}={value!r}")
+
+
 class TextVectorization:
     """Map strings to integer token ids (Keras ``TextVectorization``, "int" mode).
 
@@ -144,18 +153,8 @@ class TextVectorization:
                 "Received an invalid value for `output_sequence_length`, expected "
                 "None or a positive integer. Received: "
                 f"output_sequence_length={output_sequence_length!r}")
-        if not (standardize is None or callable(standardize)
-                or (isinstance(standardize, str) and standardize in _STANDARDIZE_MODES)):
-            raise ValueError(
-                "Received an invalid value for `standardize`, expected one of "
-                f"{', '.join(repr(m) for m in _STANDARDIZE_MODES)}, None or a callable. "
-                f"Received: standardize={standardize!r}")
-        if not (split is None or callable(split)
-                or (isinstance(split, str) and split in _SPLIT_MODES)):
-            raise ValueError(
-                "Received an invalid value for `split`, expected one of "
-                f"{', '.join(repr(m) for m in _SPLIT_MODES)}, None or a callable. "
-                f"Received: split={split!r}")
+        _check_mode("standardize", standardize, _STANDARDIZE_MODES)
+        _check_mode("split", split, _SPLIT_MODES)
         if output_mode != "int":
             raise ValueError(
                 "Received an invalid value for `output_mode`: only 'int' is "
