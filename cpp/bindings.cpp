@@ -8,6 +8,7 @@
 
 #include "activation_layer.hpp"
 #include "attention.hpp"
+#include "attention_scores.hpp"
 #include "dense.hpp"
 #include "dropout.hpp"
 #include "embedding.hpp"
@@ -278,6 +279,9 @@ PYBIND11_MODULE(_core, m) {
   py::class_<ActivationLayer, Layer, std::shared_ptr<ActivationLayer>>(m, "Activation")
       .def(py::init<const std::string&>(), py::arg("activation"))
       .def_property_readonly("activation", &ActivationLayer::activation_name);
+
+  py::class_<AttentionScores, Layer, std::shared_ptr<AttentionScores>>(m, "AttentionScores")
+      .def(py::init<std::shared_ptr<MultiHeadAttention>>(), py::arg("attention"));
 
   m.def("run_layer", &run_layer, py::arg("layer"), py::arg("inputs"), py::arg("masks") = py::list(),
         py::arg("dy") = py::none(), py::arg("training") = false, py::arg("step") = 0);

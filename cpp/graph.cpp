@@ -45,7 +45,7 @@ void Graph::compile(std::vector<std::shared_ptr<Loss>> losses, std::vector<doubl
   fused_.assign(outputs_.size(), nullptr);
   for (std::size_t i = 0; i < outputs_.size(); ++i) {
     const int out = outputs_[i];
-    if (losses_[i]->from_logits) continue;
+    if (!losses_[i] || losses_[i]->from_logits) continue;
     bool consumed = std::count(outputs_.begin(), outputs_.end(), out) > 1;
     for (const auto& n : nodes_)
       consumed = consumed || std::count(n.inputs.begin(), n.inputs.end(), out) > 0;
@@ -115,7 +115,8 @@ double Graph::losses_and_seeds(const std::vector<Tensor>& y_true, const float* s
   if (y_true.size() != outputs_.size())
     throw std::invalid_argument("Graph: expected targets for " + std::to_string(outputs_.size()) +
                                 " output(s), received " + std::to_string(y_true.size()));
-  for (std::size_t i = 0; i < outputs_.size(); ++i) losses_[i]->check(output(i), y_true[i]);
+  for (std::size_t i = 0; i < outputs_.size(); ++i)
+    if (losses_[i]) losses_[i]->check(output(i), y_true[i]);
   if (with_grad) {
     // Clear every gradient the backward pass accumulates into.
     for (Param* p : params()) std::fill(p->grad.begin(), p->grad.end(), 0.0f);
@@ -128,6 +129,7 @@ double Graph::losses_and_seeds(const std::vector<Tensor>& y_true, const float* s
   last_losses_.assign(outputs_.size(), 0.0);
   double total = 0.0;
   for (std::size_t i = 0; i < outputs_.size(); ++i) {
+    if (!losses_[i]) continue;  // an output that is not trained (e.g. attention scores)
     const Tensor& pred = fused_[i] ? *fused_[i]->pre_activation() : output(i);
     const bool logits = fused_[i] != nullptr || losses_[i]->from_logits;
     last_losses_[i] = losses_[i]->forward_backward(pred, y_true[i], sample_weight,

@@ -21,7 +21,8 @@ class Graph {
   // of the value it produces.
   int add_node(std::shared_ptr<Layer> layer, std::vector<int> inputs);
   void set_outputs(std::vector<int> values);
-  // One loss per output; the training loss is Σ_i loss_weights[i] · loss_i.
+  // One loss per output (null: the output is not trained); the training loss is
+  // Σ_i loss_weights[i] · loss_i.
   void compile(std::vector<std::shared_ptr<Loss>> losses, std::vector<double> loss_weights,
                std::shared_ptr<Optimizer> optimizer);
 

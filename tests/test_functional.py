@@ -129,3 +129,30 @@ def test_graph_errors_name_the_problem():
     y = seqattn.Input(shape=(4, 5))
     with pytest.raises(ValueError, match="inputs must all have the same shape"):
         layers.Add()([x, y])
+
+
+def test_a_model_can_output_attention_scores(rng):
+    from reference import mha_forward, token_and_position_forward
+    x = seqattn.Input(shape=(6,), dtype="int32")
+    h = layers.TokenAndPositionEmbedding(15, 6, 8, mask_zero=True)(x)
+    att, scores = layers.MultiHeadAttention(num_heads=2, key_dim=4, name="att")(
+        h, h, return_attention_scores=True)
+    out = layers.Dense(1, activation="sigmoid")(layers.GlobalMaxPooling1D()(att))
+    model = seqattn.Model(x, [out, scores])
+    names = [layer.name for layer in model.layers]
+    assert "att" in names and "att_scores" not in names  # the scores node is internal
+    ids = rng.integers(0, 15, (4, 6))
+    prob, a = model.predict(ids, batch_size=3, verbose=0)
+    assert prob.shape == (4, 1) and a.shape == (4, 2, 6, 6)
+    w = [v.astype(np.float64) for v in model.get_weights()]
+    mask = ids != 0
+    h0 = token_and_position_forward(ids, w[0], w[1])
+    _, want = mha_forward(h0, h0, None, w[2:10], 2, query_mask=mask, value_mask=mask)
+    assert_close(a, want, "scores output")
+    np.testing.assert_allclose(a, model.attention_scores(ids)["att"], rtol=1e-6, atol=1e-7)
+    # Train on the prediction only; the scores output takes no loss and no targets.
+    model.compile(loss=["binary_crossentropy", None], metrics=[["accuracy"], []])
+    history = model.fit(ids, (rng.random(4) < 0.5).astype(np.float32), epochs=2, verbose=0)
+    assert set(history.history) == {"loss", "accuracy"}
+    with pytest.raises(ValueError, match="holds attention scores"):
+        model.compile(loss=["binary_crossentropy", "binary_crossentropy"])

@@ -135,6 +135,8 @@ class Model:
         several nodes, from its first sub-layer call to the one producing its output."""
         calls = []
         for node in self._nodes:
+            if node.layer.hidden:
+                continue
             owner = node.owner or node.layer
             if calls and calls[-1][0] is owner:
                 calls[-1][2] = node
@@ -197,7 +199,7 @@ class Model:
         # The C++ graph lists parameters in node order; regroup them per layer.
         by_layer, start = {}, 0
         for node in self._nodes:
-            if id(node.layer) not in by_layer:
+            if id(node.layer) not in by_layer and not node.layer.hidden:
                 n = len(node.layer.get_weights())
                 by_layer[id(node.layer)] = flat[start:start + n]
                 start += n
@@ -225,7 +227,16 @@ class Model:
             raise ValueError(f"Model '{self.name}': compile() needs a `loss`, e.g. "
                              "loss='sparse_categorical_crossentropy'.")
         self._optimizer = optimizers_mod.get(optimizer)
-        self._losses = [losses_mod.get(l) for l in self._per_output(loss, "loss")]
+        self._losses = [None if l is None else losses_mod.get(l)
+                        for l in self._per_output(loss, "loss")]
+        for l, t in zip(self._losses, self.outputs):
+            if l is not None and t.node.layer.hidden:
+                raise ValueError(f"Output {t.name!r} holds attention scores, which carry no "
+                                 "gradient: give it no loss (None in a list, or leave it out "
+                                 "of a loss dict).")
+        if all(l is None for l in self._losses):
+            raise ValueError(f"Model '{self.name}': compile() needs a loss for at least one "
+                             "output.")
         self._loss_weights = [V.number("loss_weights", w) for w in
                               self._per_output(1.0 if loss_weights is None else loss_weights,
                                                "loss_weights")]
@@ -237,7 +248,7 @@ class Model:
         nested = isinstance(metrics, dict) or (metrics and isinstance(metrics[0], (list, tuple)))
         per_output = self._per_output(metrics, "metrics") if nested else [metrics] * len(
             self.outputs)
-        self._metrics = [[metrics_mod.get(m, l) for m in ms or []]
+        self._metrics = [[metrics_mod.get(m, l) for m in ms or []] if l is not None else []
                          for ms, l in zip(per_output, self._losses)]
         self._compile_graph()
 
@@ -261,7 +272,8 @@ class Model:
         if self._graph is None:
             self._core_graph()  # builds, then comes back here
             return
-        self._graph.compile([l._core() for l in self._losses], self._loss_weights,
+        self._graph.compile([None if l is None else l._core() for l in self._losses],
+                            self._loss_weights,
                             self._optimizer.core)
 
     @property
@@ -344,20 +356,23 @@ class Model:
         """Targets as one float32 array per output, checked against that output's loss."""
         if y is None:
             raise ValueError(f"Model '{self.name}': fit/evaluate need targets `y`.")
-        if len(self.outputs) == 1:
-            ys = [y]
-        elif isinstance(y, dict):
-            missing = [name for name in self.output_names if name not in y]
+        trained = [name for name, l in zip(self.output_names, self._losses) if l is not None]
+        if len(trained) == 1 and not isinstance(y, (list, tuple, dict)):
+            y = {trained[0]: y}
+        if isinstance(y, dict):
+            missing = [name for name in trained if name not in y]
             if missing:
                 raise ValueError(f"`y` has no targets for outputs {missing}.")
-            ys = [y[name] for name in self.output_names]
+            ys = [y.get(name) for name in self.output_names]
         elif isinstance(y, (list, tuple)) and len(y) == len(self.outputs):
             ys = list(y)
         else:
             raise ValueError(f"Model '{self.name}' has {len(self.outputs)} outputs "
                              f"{self.output_names}: give `y` as a list or a dict of as many "
                              "target arrays.")
-        return [self._prepare_target(t, n, out, loss)
+        # Outputs without a loss take no targets (an empty placeholder for the C++ call).
+        return [self._prepare_target(t, n, out, loss) if loss is not None
+                else np.zeros(0, np.float32)
                 for t, out, loss in zip(ys, self.outputs, self._losses)]
 
     def _prepare_target(self, y, n, output, loss):
@@ -431,9 +446,9 @@ class Model:
             tracker = self._tracker()
             for step in range(steps):
                 idx = order[step * batch_size:(step + 1) * batch_size]
-                yb = [t[idx] for t in ys]
+                yb = [t[idx] if t.size else t for t in ys]  # empty: an output without loss
                 loss = graph.train_step([a[idx] for a in xs], yb)
-                tracker.update(loss, graph.last_losses(), yb,
+                tracker.update(len(idx), loss, graph.last_losses(), yb,
                                graph.outputs() if tracker.needs_outputs else None)
                 bar.update(step + 1, tracker.logs())
             logs = tracker.logs()
@@ -449,7 +464,8 @@ class Model:
         return history
 
     def _tracker(self):
-        return _EpochTracker(self.output_names, self._metrics)
+        return _EpochTracker(self.output_names, self._metrics,
+                             [loss is not None for loss in self._losses])
 
     # -------------------------------------------------------- evaluate/predict
     def _evaluate_arrays(self, xs, ys, batch_size, verbose=0):
@@ -460,9 +476,10 @@ class Model:
         bar = Progbar(steps, verbose)
         for step in range(steps):
             sl = slice(step * batch_size, (step + 1) * batch_size)
-            yb = [t[sl] for t in ys]
-            loss, outputs = graph.test_step([a[sl] for a in xs], yb)
-            tracker.update(loss, graph.last_losses(), yb, outputs)
+            xb = [a[sl] for a in xs]
+            yb = [t[sl] if t.size else t for t in ys]  # empty: an output without loss
+            loss, outputs = graph.test_step(xb, yb)
+            tracker.update(len(xb[0]), loss, graph.last_losses(), yb, outputs)
             bar.update(step + 1, {})
         logs = tracker.logs()
         bar.update(steps, logs, final=True)
@@ -654,9 +671,10 @@ class _EpochTracker:
     each output's metrics, weighted by batch size as Keras does. Names follow Keras:
     "loss", "accuracy" for one output; "<output>_loss", "<output>_accuracy" for several."""
 
-    def __init__(self, output_names, metrics):
+    def __init__(self, output_names, metrics, trained):
         self.names = output_names
         self.metrics = metrics
+        self.trained = trained  # per output: has a loss
         for ms in metrics:
             for m in ms:
                 m.reset_state()
@@ -665,22 +683,22 @@ class _EpochTracker:
         self.per_output = np.zeros(len(output_names))
         self.seen = 0
 
-    def update(self, loss, losses, ys, outputs):
-        n = len(ys[0])
+    def update(self, n, loss, losses, ys, outputs):
         self.total += loss * n
         self.per_output += np.asarray(losses) * n
         self.seen += n
         if outputs is not None:
             for ms, y, out in zip(self.metrics, ys, outputs):
-                for m in ms:
+                for m in ms:  # outputs without a loss have no metrics
                     m.update(y, out)
 
     def logs(self) -> dict:
         logs = {"loss": self.total / max(self.seen, 1)}
-        several = len(self.names) > 1
+        several = sum(self.trained) > 1
         if several:
-            for name, value in zip(self.names, self.per_output):
-                logs[f"{name}_loss"] = value / max(self.seen, 1)
+            for name, value, trained in zip(self.names, self.per_output, self.trained):
+                if trained:
+                    logs[f"{name}_loss"] = value / max(self.seen, 1)
         for name, ms in zip(self.names, self.metrics):
             for m in ms:
                 logs[f"{name}_{m.name}" if several else m.name] = m.result()

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import _validation as V
 from .. import initializers
-from .base import Layer, is_symbolic
+from .base import Layer, Node, SymbolicTensor, is_symbolic
 
 
 class MultiHeadAttention(Layer):
@@ -112,11 +112,18 @@ class MultiHeadAttention(Layer):
         return [query, value, key, attention_mask], args
 
     def _call_symbolic(self, inputs, call_args):
-        if call_args["return_attention_scores"]:
-            raise ValueError(
-                f"Layer '{self.name}': return_attention_scores=True works on eager calls "
-                "(arrays); for a model use model.attention_scores(x).")
-        return super()._call_symbolic(inputs, call_args)
+        output = super()._call_symbolic(inputs, call_args)
+        if not call_args["return_attention_scores"]:
+            return output
+        # A second graph value: the (B, H, T, S) probabilities of this call, for a model that
+        # outputs them. They carry no gradient, so such an output cannot take a loss.
+        scores = _AttentionScores(self)
+        q, v = inputs[0], inputs[1]
+        node = Node(scores, [output])
+        node.output = SymbolicTensor((None, self.num_heads, q.shape[1], v.shape[1]), "float32",
+                                     node=node, name=f"{self.name}_scores")
+        scores._nodes.append(node)
+        return output, node.output
 
     def _apply_call_args(self, call_args):
         self._core.use_causal_mask = call_args.get("use_causal_mask", False)
@@ -145,4 +152,18 @@ class MultiHeadAttention(Layer):
                 "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias,
                 "output_shape": self.output_shape}
 
+
+class _AttentionScores(Layer):
+    """The graph node behind `mha(..., return_attention_scores=True)` in a model: it outputs
+    that attention call's probabilities. Hidden from `model.layers`; no weights."""
+
+    hidden = True
+
+    def __init__(self, attention):
+        super().__init__(name=f"{attention.name}_scores")
+        from .. import _core
+        self.attention = attention
+        self._core = _core.AttentionScores(attention._core)
+        self._core.name = self.name
+        self.built = True
 

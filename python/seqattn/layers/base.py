@@ -62,6 +62,9 @@ def is_symbolic(x) -> bool:
 class Layer:
     """Base class of every seqattn layer."""
 
+    # Internal graph nodes (attention-score outputs) that model.layers and summary() skip.
+    hidden = False
+
     # True for layers that read float features (never token ids): integer arrays in eager
     # calls are cast to float32, and an int32 symbolic input raises at model definition.
     _float_inputs = False
