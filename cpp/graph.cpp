@@ -86,13 +86,10 @@ void Graph::forward(const std::vector<Tensor>& inputs, bool training) {
   }
   ctx_.training = training;
   ctx_.step = step;
-  // Boundary checks first (shapes only when they change, ids every step), so a bad batch
-  // raises before any layer has run.
   for (auto& node : nodes_) {
-    LayerInputs in = inputs_of(node);
-    node.layer->check_values(in);
-  }
-  for (auto& node : nodes_) {
+    // Boundary checks on this step's inputs, once they exist: shapes when they change, values
+    // (token ids, dtypes) every step. Forward passes have no side effects on the weights, so
+    // raising part-way through leaves the model usable.
     LayerInputs in = inputs_of(node);
     std::vector<Shape> shapes;
     for (const Tensor* t : in.x) shapes.push_back(t ? t->shape : Shape{});
@@ -100,6 +97,7 @@ void Graph::forward(const std::vector<Tensor>& inputs, bool training) {
       node.layer->output_shape(shapes);  // throws with the layer's name on a mismatch
       node.seen_shapes = shapes;
     }
+    node.layer->check_values(in);
     LayerOutput out;
     out.y = std::move(values_[node.output]);  // reuse the buffer
     out.mask = std::move(masks_[node.output]);
