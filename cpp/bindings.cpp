@@ -12,6 +12,7 @@
 #include "dense.hpp"
 #include "dropout.hpp"
 #include "embedding.hpp"
+#include "flatten.hpp"
 #include "graph.hpp"
 #include "layer_norm.hpp"
 #include "losses.hpp"
@@ -279,6 +280,9 @@ PYBIND11_MODULE(_core, m) {
   py::class_<ActivationLayer, Layer, std::shared_ptr<ActivationLayer>>(m, "Activation")
       .def(py::init<const std::string&>(), py::arg("activation"))
       .def_property_readonly("activation", &ActivationLayer::activation_name);
+
+  py::class_<Flatten, Layer, std::shared_ptr<Flatten>>(m, "Flatten")
+      .def(py::init<>());
 
   py::class_<AttentionScores, Layer, std::shared_ptr<AttentionScores>>(m, "AttentionScores")
       .def(py::init<std::shared_ptr<MultiHeadAttention>>(), py::arg("attention"));

@@ -6,6 +6,7 @@ from .base import Layer
 from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding, TokenAndPositionEmbedding
+from .flatten import Flatten
 from .input import Input, InputLayer
 from .layer_norm import LayerNormalization
 from .merge import Add
@@ -13,7 +14,7 @@ from .pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
 from .position import PositionEmbedding, SinePositionEncoding
 from .transformer import TransformerEncoder
 
-__all__ = ["Activation", "Add", "Dense", "Dropout", "Embedding", "GlobalAveragePooling1D",
+__all__ = ["Activation", "Add", "Dense", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling1D",
            "GlobalMaxPooling1D", "Input", "InputLayer", "Layer", "LayerNormalization",
            "MultiHeadAttention", "PositionEmbedding", "SinePositionEncoding",
            "TokenAndPositionEmbedding", "TransformerEncoder"]

@@ -121,7 +121,7 @@ class MultiHeadAttention(Layer):
         q, v = inputs[0], inputs[1]
         node = Node(scores, [output])
         node.output = SymbolicTensor((None, self.num_heads, q.shape[1], v.shape[1]), "float32",
-                                     node=node, name=f"{self.name}_scores")
+                                     node=node, name=f"{self.name}_scores", has_mask=False)
         scores._nodes.append(node)
         return output, node.output
 

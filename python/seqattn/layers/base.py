@@ -8,6 +8,7 @@ array it runs eagerly in inference mode and returns a NumPy array.
 from __future__ import annotations
 
 import re
+import warnings
 from collections import defaultdict
 
 import numpy as np
@@ -31,14 +32,16 @@ class SymbolicTensor:
     """A placeholder flowing through layer calls while a model is being defined.
 
     `shape` includes the batch axis as None; `node` is the call that produced it (None for
-    an Input).
+    an Input). `has_mask` says whether a padding mask travels with it at run time (the C++
+    graph carries the mask itself; this flag lets model definition warn where one is lost).
     """
 
-    def __init__(self, shape, dtype, node=None, name=None):
+    def __init__(self, shape, dtype, node=None, name=None, has_mask=False):
         self.shape = tuple(shape)
         self.dtype = dtype
         self.node = node
         self.name = name
+        self.has_mask = bool(has_mask)
 
     def __repr__(self):
         return f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
@@ -64,6 +67,10 @@ class Layer:
 
     # Internal graph nodes (attention-score outputs) that model.layers and summary() skip.
     hidden = False
+
+    # Keras's flag: the layer can take a padding mask. Such a layer uses it or passes it on
+    # (see _output_has_mask); one that cannot warns when a mask reaches it, as Keras 3 does.
+    supports_masking = True
 
     # True for layers that read float features (never token ids): integer arrays in eager
     # calls are cast to float32, and an int32 symbolic input raises at model definition.
@@ -142,9 +149,23 @@ class Layer:
             self.build(shapes)
         out_shape = self.compute_output_shape(shapes)
         node = Node(self, inputs, call_args)
-        node.output = SymbolicTensor(out_shape, "float32", node=node, name=self.name)
+        masked = [x is not None and x.has_mask for x in inputs]
+        if not self.supports_masking and any(masked):
+            warnings.warn(
+                f"Layer '{self.name}' (of type {type(self).__name__}) was passed an input with a "
+                "mask attached to it. However, this layer does not support masking and will "
+                "therefore destroy the mask information. Downstream layers will not see the "
+                "mask.", UserWarning, stacklevel=3)
+        node.output = SymbolicTensor(out_shape, "float32", node=node, name=self.name,
+                                     has_mask=self.supports_masking and self._output_has_mask(masked))
         self._nodes.append(node)
         return node.output
+
+    def _output_has_mask(self, input_has_mask):
+        """Whether the output carries a padding mask, given which inputs carry one. Mirrors the
+        C++ forward (tests/test_masking.py checks the two agree): by default the first
+        input's mask passes through."""
+        return bool(input_has_mask and input_has_mask[0])
 
     def _call_eager(self, inputs, call_args):
         arrays = [None if x is None else self._to_array(x) for x in inputs]

@@ -43,7 +43,11 @@ class Dense(Layer):
     def _make_core(self, input_shapes):
         from .. import _core
         shape = input_shapes[0]
-        if shape is None or len(shape) not in (2, 3) or shape[-1] is None:
+        if shape is not None and len(shape) in (2, 3) and shape[-1] is None:
+            raise ValueError(f"Layer '{self.name}': the last dimension of the inputs to a Dense "
+                             f"layer should be defined. Found None. Full input shape received: "
+                             f"{tuple(shape)}")
+        if shape is None or len(shape) not in (2, 3):
             raise ValueError(f"Input 0 of layer '{self.name}' is incompatible with the layer: "
                              f"expected shape (B, C) or (B, T, C), received input with shape {shape}")
         self.input_dim = int(shape[-1])

@@ -46,6 +46,9 @@ class Embedding(Layer):
     def _initial_weights(self):
         return [initializers.embedding_uniform((self.input_dim, self.output_dim))]
 
+    def _output_has_mask(self, input_has_mask):
+        return self.mask_zero
+
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim,
                 "output_dim": self.output_dim, "mask_zero": self.mask_zero}
@@ -78,6 +81,9 @@ class TokenAndPositionEmbedding(Layer):
     def token_limit(self) -> int:
         """Ids must lie in [0, token_limit)."""
         return self.vocabulary_size
+
+    def _output_has_mask(self, input_has_mask):
+        return self.mask_zero
 
     def _make_core(self, input_shapes):
         from .. import _core

@@ -42,3 +42,6 @@ class Add(Layer):
                 raise ValueError(f"Layer '{self.name}': inputs must all have the same shape; "
                                  f"received {first} (input 0) and {tuple(s)} (input {i})")
         return _core.Add()
+
+    def _output_has_mask(self, input_has_mask):
+        return any(input_has_mask)

@@ -17,6 +17,9 @@ class _GlobalPooling1D(Layer):
                              f"expected shape (B, T, C), received input with shape {shape}")
         return getattr(_core, self._core_name)()
 
+    def _output_has_mask(self, input_has_mask):
+        return False  # the mask is used up: the time axis is gone
+
 
 class GlobalAveragePooling1D(_GlobalPooling1D):
     """Mean over the real (unmasked) time steps; an all-padding row pools to 0.
