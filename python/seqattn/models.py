@@ -13,11 +13,11 @@ from . import _validation as V
 from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
-from .callbacks import History
+from .callbacks import CallbackList, History
 from .layers.base import Layer, SymbolicTensor, is_symbolic, unique_name
 from .layers.input import InputLayer
 from .progress import Progbar, resolve_verbose
-from .utils import global_rng
+from .utils import draw_seed
 
 _INT32 = np.iinfo(np.int32)
 
@@ -51,6 +51,9 @@ class Model:
         self._metrics = []  # per output: a list of metric objects
         self.stop_training = False
         self.history = None
+        self._rng = None  # fit's shuffling generator (see _shuffle_rng)
+        self._epoch = 0  # epochs completed by fit (saved with the model)
+        self._batch_tracker = None  # running logs of train_on_batch/test_on_batch
 
     # ----------------------------------------------------------- graph wiring
     def _set_graph(self, inputs, outputs):
@@ -406,98 +409,301 @@ class Model:
         return 32 if batch_size is None else V.positive_int("batch_size", batch_size)
 
     # ------------------------------------------------------------------- fit
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
-            validation_data=None, shuffle=True, initial_epoch=0):
-        """Trains the model; returns a `History`.
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, validation_batch_size=None,
+            validation_freq=1):
+        """Trains the model; returns a `History` (also kept as `model.history`).
 
-        Args follow Keras: batch_size (default 32), epochs, verbose (0, 1, 2, "auto"),
-        validation_data=(x_val, y_val), shuffle (each epoch, from the seeded global
-        generator), initial_epoch. Ctrl-C stops within one training step and leaves the model
-        usable (KeyboardInterrupt propagates to the caller).
+        Arguments and their order follow Keras 3:
+            x, y: input arrays and targets (lists or dicts for several inputs/outputs).
+            batch_size: default 32. epochs: train until this epoch index.
+            verbose: 0 silent, 1 progress bar, 2 one line per epoch, "auto".
+            callbacks: a list of seqattn.callbacks.Callback.
+            validation_split: fraction in [0, 1) of the data held out for validation: the
+                LAST samples, taken before any shuffling. Ignored when validation_data is given.
+            validation_data: (x_val, y_val) or (x_val, y_val, val_sample_weight).
+            shuffle: reshuffle the training samples every epoch (the model's own seeded
+                generator, saved with the model so a resumed run continues the sequence).
+            class_weight: {class id: weight} for a single-output model; multiplies the loss
+                of every sample of that class (classes not listed weigh 1).
+            sample_weight: (B,) non-negative per-sample loss weights (times class_weight).
+            initial_epoch: epoch to start from (to resume a run).
+            validation_batch_size: default batch_size. validation_freq: validate every N epochs.
+
+        Ctrl-C stops within one training step and leaves the model usable (KeyboardInterrupt
+        propagates to the caller).
         """
         self._require_compiled("fit")
         xs = self._prepare_x(x)
         n = xs[0].shape[0]
         ys = self._prepare_ys(y, n)
+        weights = self._sample_weights(sample_weight, class_weight, ys, n)
         batch_size = self._batch_size(batch_size)
         epochs = V.positive_int("epochs", epochs)
-        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, int) \
+        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) \
                 or not 0 <= initial_epoch < epochs:
             raise ValueError(f"`initial_epoch` must be an int in [0, epochs); received "
                              f"initial_epoch={initial_epoch!r} with epochs={epochs}.")
+        initial_epoch = int(initial_epoch)
         V.boolean("shuffle", shuffle)
         verbose = resolve_verbose(verbose)
+        validation_freq = V.positive_int("validation_freq", validation_freq)
+        val_batch_size = (batch_size if validation_batch_size is None
+                          else V.positive_int("validation_batch_size", validation_batch_size))
         val = None
         if validation_data is not None:
-            if not isinstance(validation_data, (list, tuple)) or len(validation_data) != 2:
-                raise ValueError("`validation_data` must be a tuple (x_val, y_val).")
-            vx = self._prepare_x(validation_data[0], "validation_data[0]")
-            val = (vx, self._prepare_ys(validation_data[1], vx[0].shape[0]))
+            val = self._validation_arrays(validation_data)
+        elif validation_split:
+            xs, ys, weights, val = self._split_validation(xs, ys, weights, validation_split)
+            n = xs[0].shape[0]
         graph = self._core_graph()
-        history = History()
-        history.model = self
         steps = -(-n // batch_size)
+        history = History()
+        cbs = CallbackList([history] + list(self._callback_list(callbacks)), model=self,
+                           verbose=verbose, epochs=epochs, steps=steps)
+        rng = self._shuffle_rng()
         self.stop_training = False
+        cbs.on_train_begin()
+        logs = {}
         for epoch in range(initial_epoch, epochs):
+            cbs.on_epoch_begin(epoch)
             if verbose and epochs > 1:
                 print(f"Epoch {epoch + 1}/{epochs}", flush=True)
-            order = global_rng().permutation(n) if shuffle else np.arange(n)
+            order = rng.permutation(n) if shuffle else np.arange(n)
             bar = Progbar(steps, verbose)
             tracker = self._tracker()
             for step in range(steps):
+                cbs.on_train_batch_begin(step)
                 idx = order[step * batch_size:(step + 1) * batch_size]
                 yb = [t[idx] if t.size else t for t in ys]  # empty: an output without loss
-                loss = graph.train_step([a[idx] for a in xs], yb)
-                tracker.update(len(idx), loss, graph.last_losses(), yb,
-                               graph.outputs() if tracker.needs_outputs else None)
-                bar.update(step + 1, tracker.logs())
+                self._train_batch([a[idx] for a in xs], yb,
+                                  None if weights is None else weights[idx], tracker)
+                batch_logs = tracker.logs()
+                cbs.on_train_batch_end(step, batch_logs)
+                bar.update(step + 1, batch_logs)
+                if self.stop_training:
+                    break
             logs = tracker.logs()
-            if val is not None:
-                logs.update({f"val_{k}": v for k, v in
-                             self._evaluate_arrays(*val, batch_size).items()})
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self._evaluate_arrays(*val, val_batch_size, 0, cbs)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            cbs.on_epoch_end(epoch, logs)  # callbacks may add keys (learning_rate)
             bar.update(steps, logs, final=True)
             bar.epoch_line(logs)
-            history.on_epoch_end(epoch, logs)
+            self._epoch = epoch + 1
             if self.stop_training:
                 break
+        cbs.on_train_end(logs)
         self.history = history
         return history
+
+    def _train_batch(self, xb, yb, wb, tracker):
+        """One C++ training step (forward, loss, backward, update) and the running logs."""
+        graph = self._graph
+        update_rate = getattr(self._optimizer, "_update_learning_rate", None)
+        if update_rate is not None:  # a learning-rate schedule sets the rate of this step
+            update_rate()
+        loss = graph.train_step(xb, yb, wb)
+        tracker.update(len(xb[0]), loss, graph.last_losses(), yb,
+                       graph.outputs() if tracker.needs_outputs else None)
+
+    @staticmethod
+    def _callback_list(callbacks):
+        if callbacks is None:
+            return []
+        if not isinstance(callbacks, (list, tuple)):
+            raise TypeError("`callbacks` must be a list of seqattn.callbacks.Callback objects; "
+                            f"received {callbacks!r}")
+        return callbacks
+
+    def _shuffle_rng(self):
+        """The model's shuffling generator, drawn once from the global seeded generator. It is
+        part of the saved state, so a resumed run shuffles as the uninterrupted one would."""
+        if self._rng is None:
+            self._rng = np.random.default_rng(draw_seed())
+        return self._rng
+
+    def _validation_arrays(self, validation_data):
+        if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
+            raise ValueError("`validation_data` must be a tuple (x_val, y_val) or (x_val, y_val, "
+                             f"val_sample_weight); received {type(validation_data).__name__}"
+                             + (f" of length {len(validation_data)}"
+                                if isinstance(validation_data, (list, tuple)) else ""))
+        vx = self._prepare_x(validation_data[0], "validation_data[0]")
+        vn = vx[0].shape[0]
+        vy = self._prepare_ys(validation_data[1], vn)
+        vw = (self._sample_weights(validation_data[2], None, vy, vn, "validation sample_weight")
+              if len(validation_data) == 3 else None)
+        return vx, vy, vw
+
+    def _split_validation(self, xs, ys, weights, split):
+        """Keras: the last `split` fraction of the samples, before shuffling, validates."""
+        split = V.number("validation_split", split, low=0.0, high=1.0, high_open=True)
+        n = xs[0].shape[0]
+        at = int(np.floor(n * (1.0 - split)))
+        if at == 0 or at == n:
+            raise ValueError(f"Training data contains {n} samples, which is not sufficient to "
+                             f"split it into a validation and training set as specified by "
+                             f"`validation_split={split}`. Either provide more data, or a "
+                             "different value for the `validation_split` argument.")
+
+        def cut(arrays, part):
+            return [a[part] if a.size else a for a in arrays]
+
+        head, tail = slice(0, at), slice(at, n)
+        val = (cut(xs, tail), cut(ys, tail), None if weights is None else weights[tail])
+        return cut(xs, head), cut(ys, head), None if weights is None else weights[head], val
+
+    def _sample_weights(self, sample_weight, class_weight, ys, n, what="sample_weight"):
+        """Per-sample loss weights (B,) float32 from sample_weight and class_weight, or None."""
+        if sample_weight is None and class_weight is None:
+            return None
+        trained = [i for i, l in enumerate(self._losses) if l is not None]
+        for i in trained:
+            rows = int(np.prod(self.outputs[i].shape[1:-1] or (1,)))
+            if rows != 1:
+                raise ValueError(f"Model '{self.name}': {what}/class_weight weigh whole samples; "
+                                 f"output {self.output_names[i]!r} has one prediction per time "
+                                 f"step {self.outputs[i].shape}, which is not supported.")
+        w = np.ones(n, np.float32)
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight)
+            if sw.dtype.kind not in "biuf":
+                raise TypeError(f"`{what}` must be numeric; received dtype {sw.dtype}.")
+            if sw.ndim == 2 and sw.shape[1] == 1:
+                sw = sw[:, 0]
+            if sw.shape != (n,):
+                raise ValueError(f"`{what}` must have shape ({n},), one weight per sample; "
+                                 f"received shape {sw.shape}.")
+            bad = ~np.isfinite(sw) | (sw < 0)
+            if bad.any():
+                j = int(np.argmax(bad))
+                raise ValueError(f"`{what}` must hold finite non-negative numbers; received "
+                                 f"{sw[j].item()!r} at index {j}.")
+            w *= sw.astype(np.float32)
+        if class_weight is not None:
+            w *= self._class_weights(class_weight, ys, trained)
+        return np.ascontiguousarray(w)
+
+    def _class_weights(self, class_weight, ys, trained):
+        if not isinstance(class_weight, dict):
+            raise TypeError(f"`class_weight` must be a dict {{class id: weight}}; received "
+                            f"{class_weight!r}")
+        if len(self.outputs) != 1 or len(trained) != 1:
+            raise ValueError("`class_weight` is only supported for Models with a single output.")
+        table = {}
+        for k, v in class_weight.items():
+            if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+                raise ValueError(f"`class_weight` keys must be class ids (non-negative ints); "
+                                 f"received {k!r}")
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) \
+                    or not np.isfinite(v) or v < 0:
+                raise ValueError(f"`class_weight[{k}]` must be a finite non-negative number; "
+                                 f"received {v!r}")
+            table[int(k)] = float(v)
+        labels = ys[trained[0]].reshape(len(ys[trained[0]]), -1)
+        if labels.shape[1] != 1:
+            raise ValueError("`class_weight` needs one class id per sample; received targets "
+                             f"of shape {ys[trained[0]].shape}.")
+        labels = labels[:, 0]
+        if np.any(labels != np.round(labels)):
+            raise ValueError("`class_weight` needs integer class labels (0/1 for "
+                             "binary_crossentropy); received soft labels.")
+        return np.array([table.get(int(c), 1.0) for c in labels], np.float32)
 
     def _tracker(self):
         return _EpochTracker(self.output_names, self._metrics,
                              [loss is not None for loss in self._losses])
 
-    # -------------------------------------------------------- evaluate/predict
-    def _evaluate_arrays(self, xs, ys, batch_size, verbose=0):
-        graph = self._core_graph()
-        n = xs[0].shape[0]
-        tracker = self._tracker()
-        steps = -(-n // batch_size)
-        bar = Progbar(steps, verbose)
-        for step in range(steps):
-            sl = slice(step * batch_size, (step + 1) * batch_size)
-            xb = [a[sl] for a in xs]
-            yb = [t[sl] if t.size else t for t in ys]  # empty: an output without loss
-            loss, outputs = graph.test_step(xb, yb)
-            tracker.update(len(xb[0]), loss, graph.last_losses(), yb, outputs)
-            bar.update(step + 1, {})
-        logs = tracker.logs()
-        bar.update(steps, logs, final=True)
-        return logs
-
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
-        """Loss (and metrics) in inference mode: a float, a list, or a dict (return_dict)."""
-        self._require_compiled("evaluate")
+    # ------------------------------------------------------ one-batch methods
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        """One training step on one batch. As in Keras 3, the returned loss and metrics are
+        running means over the *_on_batch calls since the last `reset_metrics()`."""
+        self._require_compiled("train_on_batch")
         xs = self._prepare_x(x)
         ys = self._prepare_ys(y, xs[0].shape[0])
-        logs = self._evaluate_arrays(xs, ys, self._batch_size(batch_size),
-                                     resolve_verbose(verbose))
+        w = self._sample_weights(sample_weight, class_weight, ys, xs[0].shape[0])
+        self._core_graph()
+        if self._batch_tracker is None:
+            self._batch_tracker = self._tracker()
+        self._train_batch(xs, ys, w, self._batch_tracker)
+        return self._logs_result(self._batch_tracker.logs(), return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Loss and metrics on one batch in inference mode (running means since the last
+        `reset_metrics()`, as Keras 3)."""
+        self._require_compiled("test_on_batch")
+        xs = self._prepare_x(x)
+        ys = self._prepare_ys(y, xs[0].shape[0])
+        w = self._sample_weights(sample_weight, None, ys, xs[0].shape[0])
+        graph = self._core_graph()
+        if self._batch_tracker is None:
+            self._batch_tracker = self._tracker()
+        loss, outputs = graph.test_step(xs, ys, w)
+        self._batch_tracker.update(len(xs[0]), loss, graph.last_losses(), ys, outputs)
+        return self._logs_result(self._batch_tracker.logs(), return_dict)
+
+    def predict_on_batch(self, x):
+        """Outputs for one batch in inference mode (no batching, no progress)."""
+        outputs = self._core_graph().predict_step(self._prepare_x(x))
+        return outputs[0] if self._single_output else outputs
+
+    def reset_metrics(self):
+        """Restarts the running means reported by train_on_batch / test_on_batch."""
+        self._batch_tracker = None
+
+    @staticmethod
+    def _logs_result(logs, return_dict):
         if return_dict:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def predict(self, x, batch_size=None, verbose="auto"):
+    # -------------------------------------------------------- evaluate/predict
+    def _evaluate_arrays(self, xs, ys, weights, batch_size, verbose=0, cbs=None):
+        graph = self._core_graph()
+        n = xs[0].shape[0]
+        tracker = self._tracker()
+        steps = -(-n // batch_size)
+        bar = Progbar(steps, verbose)
+        if cbs is not None:
+            cbs.on_test_begin()
+        for step in range(steps):
+            if cbs is not None:
+                cbs.on_test_batch_begin(step)
+            sl = slice(step * batch_size, (step + 1) * batch_size)
+            xb = [a[sl] for a in xs]
+            yb = [t[sl] if t.size else t for t in ys]  # empty: an output without loss
+            loss, outputs = graph.test_step(xb, yb, None if weights is None else weights[sl])
+            tracker.update(len(xb[0]), loss, graph.last_losses(), yb, outputs)
+            if cbs is not None:
+                cbs.on_test_batch_end(step, tracker.logs())
+            bar.update(step + 1, tracker.logs())
+        logs = tracker.logs()
+        bar.update(steps, logs, final=True)
+        if cbs is not None:
+            cbs.on_test_end(logs)
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 callbacks=None, return_dict=False):
+        """Loss (and metrics) in inference mode: a float, a list in `logs` order (loss first),
+        or a dict with return_dict=True. Arguments in Keras 3 order."""
+        self._require_compiled("evaluate")
+        xs = self._prepare_x(x)
+        n = xs[0].shape[0]
+        ys = self._prepare_ys(y, n)
+        weights = self._sample_weights(sample_weight, None, ys, n)
+        batch_size = self._batch_size(batch_size)
+        verbose = resolve_verbose(verbose)
+        cbs = CallbackList(list(self._callback_list(callbacks)), model=self, verbose=verbose,
+                           epochs=1, steps=-(-n // batch_size))
+        logs = self._evaluate_arrays(xs, ys, weights, batch_size, verbose, cbs)
+        return self._logs_result(logs, return_dict)
+
+    def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
         """Outputs for `x` in inference mode, computed in batches (default 32): an array, or a
         list of arrays for a model with several outputs."""
         xs = self._prepare_x(x)
@@ -505,13 +711,20 @@ class Model:
         graph = self._core_graph()
         n = xs[0].shape[0]
         steps = -(-n // batch_size)
-        bar = Progbar(steps, resolve_verbose(verbose) if steps > 1 else 0)
+        verbose = resolve_verbose(verbose)
+        cbs = CallbackList(list(self._callback_list(callbacks)), model=self, verbose=verbose,
+                           epochs=1, steps=steps)
+        bar = Progbar(steps, verbose if steps > 1 else 0)
+        cbs.on_predict_begin()
         outs = []
         for step in range(steps):
+            cbs.on_predict_batch_begin(step)
             sl = slice(step * batch_size, (step + 1) * batch_size)
             outs.append(graph.predict_step([a[sl] for a in xs]))
+            cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
             bar.update(step + 1, {})
         bar.update(steps, {}, final=True)
+        cbs.on_predict_end()
         merged = [np.concatenate(parts, axis=0) for parts in zip(*outs)]
         return merged[0] if self._single_output else merged
 
