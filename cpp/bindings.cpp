@@ -322,7 +322,21 @@ PYBIND11_MODULE(_core, m) {
         py::list out;
         for (auto* s : o.slots()) out.append(to_array(s->data(), {static_cast<Index>(s->size())}));
         return out;
-      });
+      })
+      .def("set_slots", [](Optimizer& o, const py::list& values) {
+        std::vector<std::vector<float>*> slots = o.slots();
+        if (values.size() != slots.size())
+          throw std::invalid_argument("the optimizer has " + std::to_string(slots.size()) +
+                                      " slot arrays; received " + std::to_string(values.size()));
+        for (std::size_t i = 0; i < slots.size(); ++i) {
+          FloatArray a = FloatArray::ensure(values[i]);
+          if (!a || static_cast<std::size_t>(a.size()) != slots[i]->size())
+            throw std::invalid_argument("optimizer slot " + std::to_string(i) + " holds " +
+                                        std::to_string(slots[i]->size()) + " values; received " +
+                                        (a ? std::to_string(a.size()) : std::string("no array")));
+          std::copy(a.data(), a.data() + a.size(), slots[i]->begin());
+        }
+      }, "Copies saved slot values into the (already allocated) slots, in get_slots order.");
   py::class_<SGD, Optimizer, std::shared_ptr<SGD>>(m, "SGD")
       .def(py::init<double, double, bool, double>(), py::arg("learning_rate"), py::arg("momentum"),
            py::arg("nesterov"), py::arg("clipnorm"));
@@ -338,6 +352,10 @@ PYBIND11_MODULE(_core, m) {
       .def("compile", &Graph::compile, py::arg("losses"), py::arg("loss_weights"),
            py::arg("optimizer"))
       .def_readwrite("step", &Graph::step)
+      .def("init_optimizer_slots", [](Graph& g) {
+        if (!g.optimizer()) throw std::invalid_argument("the graph is not compiled");
+        g.optimizer()->init_slots(g.params());
+      }, "Allocates the compiled optimizer's slots for this graph's parameters (zeros).")
       .def("last_losses", &Graph::last_losses, "Each output's loss in the last step.")
       .def("train_step", [](Graph& g, const py::list& xs, const py::object& ys, py::object sw) {
         std::vector<Tensor> in = to_tensors(xs), yt = to_float_tensors(ys);

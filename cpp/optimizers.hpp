@@ -18,6 +18,9 @@ class Optimizer {
   void apply(const std::vector<Param*>& params);
   // Slot variables (momentum, m, v, ...) per parameter, for saving and inspection.
   virtual std::vector<std::vector<float>*> slots() { return {}; }
+  // Allocates the slots for `params` now (zeros), so saved slot values can be loaded into
+  // them before the first update.
+  void init_slots(const std::vector<Param*>& params) { ensure_slots(params); }
 
   double learning_rate;
   double clipnorm;          // <= 0: no clipping
