@@ -256,3 +256,16 @@ def test_class_weight_needs_one_trained_output_and_hard_labels():
         model.fit(x, [y, y], class_weight={1: 2.0}, verbose=0)
     with pytest.raises(ValueError, match="soft labels"):
         _model().fit(x, np.full(32, 0.3), class_weight={1: 2.0}, verbose=0)
+
+
+def test_metrics_fail_at_compile_and_get_unique_names():
+    model = _model(loss="sparse_categorical_crossentropy", k=3, metrics=())
+    with pytest.raises(ValueError, match="class_id"):
+        model.compile(loss="sparse_categorical_crossentropy", metrics=["precision"])
+    shared = seqattn.metrics.Precision(class_id=2)
+    model.compile(loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy", shared, seqattn.metrics.Precision(class_id=1)])
+    x, _ = _data(32)
+    logs = model.evaluate(x, x[:, 0] % 3, verbose=0, return_dict=True)
+    assert list(logs) == ["loss", "accuracy", "precision", "precision_1"]
+    assert shared.result() == 0.0  # compile copied it: the user's object saw no data

@@ -25,8 +25,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from importlib.metadata import PackageNotFoundError, version  # noqa: E402
 
 from . import _core, callbacks, datasets, layers, losses, metrics, optimizers, text, utils
+from . import schedules  # noqa: E402
+from .archive import FileFormatError  # noqa: E402
 from .layers import Input  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
+from .saving import load_model  # noqa: E402
 
 try:
     __version__ = version("seqattn")
@@ -55,6 +58,6 @@ def get_num_threads() -> int:
     return int(_core.get_num_threads())
 
 
-__all__ = ["Input", "Model", "Sequential", "build_info", "callbacks", "datasets", "get_num_threads",
-           "layers", "losses", "metrics", "optimizers", "set_num_threads", "text", "utils",
-           "__version__"]
+__all__ = ["FileFormatError", "Input", "Model", "Sequential", "build_info", "callbacks",
+           "datasets", "get_num_threads", "layers", "load_model", "losses", "metrics",
+           "optimizers", "schedules", "set_num_threads", "text", "utils", "__version__"]

@@ -163,9 +163,10 @@ class Model:
     def _core_graph(self):
         if self._graph is None:
             from . import _core
-            graph = _core.Graph(len(self.inputs))
-            ids = {id(t): i for i, t in enumerate(self.inputs)}
-            for node in self._nodes:
+            graph_inputs, _ = self._graph_inputs()
+            graph = _core.Graph(len(graph_inputs))
+            ids = {id(t): i for i, t in enumerate(graph_inputs)}
+            for node in self._core_nodes():
                 refs = [-1 if x is None else ids[id(x)] for x in node.inputs]
                 node.layer._apply_call_args(node.call_args)
                 ids[id(node.output)] = graph.add_node(node.layer._core, refs)
@@ -174,6 +175,25 @@ class Model:
             if self._losses is not None:
                 self._compile_graph()
         return self._graph
+
+    def _graph_inputs(self):
+        """The C++ graph's inputs and the text vectorizers in front of it.
+
+        A string Input read by a TextVectorization is turned into token ids in Python, once per
+        call on the whole array (data preparation, not the training step); the C++ graph starts
+        from the vectorizer's (B, L) int32 output. Returns (graph inputs, {input index:
+        vectorizer})."""
+        from .text import TextVectorization
+        graph_inputs, vectorizers = list(self.inputs), {}
+        for node in self._nodes:
+            if isinstance(node.layer, TextVectorization):
+                i = [id(t) for t in self.inputs].index(id(node.inputs[0]))
+                graph_inputs[i], vectorizers[i] = node.output, node.layer
+        return graph_inputs, vectorizers
+
+    def _core_nodes(self):
+        """The nodes that run in the C++ graph (all but the text vectorizers)."""
+        return [n for n in self._nodes if not getattr(n.layer, "_python_only", False)]
 
     # ---------------------------------------------------------------- weights
     def get_weights(self):
@@ -201,7 +221,7 @@ class Model:
                                                           training)
         # The C++ graph lists parameters in node order; regroup them per layer.
         by_layer, start = {}, 0
-        for node in self._nodes:
+        for node in self._core_nodes():
             if id(node.layer) not in by_layer and not node.layer.hidden:
                 n = len(node.layer.get_weights())
                 by_layer[id(node.layer)] = flat[start:start + n]
@@ -251,9 +271,33 @@ class Model:
         nested = isinstance(metrics, dict) or (metrics and isinstance(metrics[0], (list, tuple)))
         per_output = self._per_output(metrics, "metrics") if nested else [metrics] * len(
             self.outputs)
-        self._metrics = [[metrics_mod.get(m, l) for m in ms or []] if l is not None else []
-                         for ms, l in zip(per_output, self._losses)]
+        self._metrics = [[metrics_mod.get(self._own_metric(m), l) for m in ms or []]
+                         if l is not None else [] for ms, l in zip(per_output, self._losses)]
+        self._check_metrics()
         self._compile_graph()
+
+    @staticmethod
+    def _own_metric(m):
+        """A metric object given to compile is copied, so outputs never share counts."""
+        return metrics_mod.from_config(m.get_config()) if isinstance(m, metrics_mod.Metric) else m
+
+    def _check_metrics(self):
+        """Each metric sees an empty batch of its output's shape now, so a metric that cannot
+        read that output fails at compile, not mid-epoch; duplicate log names get a suffix
+        ("precision_1"), as in Keras."""
+        for ms, output in zip(self._metrics, self.outputs):
+            shape = (0,) + tuple(1 if d is None else d for d in output.shape[1:])
+            for m in ms:
+                m.update_state(np.zeros(shape[:-1] if shape[-1] > 1 else shape, np.float32),
+                               np.zeros(shape, np.float32))
+                m.reset_state()
+            seen = {}
+            for m in ms:
+                if m.name in seen:
+                    seen[m.name] += 1
+                    m.name = f"{m.name}_{seen[m.name]}"
+                else:
+                    seen[m.name] = 0
 
     def _per_output(self, value, what):
         """One entry per output from a single value, a list or a dict by output name."""
@@ -300,10 +344,14 @@ class Model:
         if len(arrays) != len(self.inputs):
             raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} input arrays, "
                              f"received {len(arrays)}.")
+        graph_inputs, vectorizers = self._graph_inputs()
         out = []
-        for i, (a, inp) in enumerate(zip(arrays, self.inputs)):
+        for i, (a, inp) in enumerate(zip(arrays, graph_inputs)):
             if a is None:
-                raise TypeError(f"`{what}` is None; expected an array of shape {inp.shape}.")
+                raise TypeError(f"`{what}` is None; expected an array of shape "
+                                f"{self.inputs[i].shape}.")
+            if i in vectorizers:  # raw strings -> (B, L) token ids
+                a = vectorizers[i](a)
             try:
                 arr = np.asarray(a)
             except ValueError as e:  # ragged nested lists
@@ -327,12 +375,13 @@ class Model:
     def _check_token_ids(self, arrays):
         """Checks every id against the embedding that reads it, over the whole array, so the
         error names the position in the caller's data (the C++ check sees one batch)."""
+        sources = [id(t) for t in self._graph_inputs()[0]]
         for node in self._nodes:
             size = getattr(node.layer, "token_limit", None)  # embeddings only
             source = node.inputs[0]
-            if size is None or source is None or source.node is not None:
+            if size is None or source is None or id(source) not in sources:
                 continue
-            ids = arrays[[id(t) for t in self.inputs].index(id(source))]
+            ids = arrays[sources.index(id(source))]
             bad = (ids < 0) | (ids >= size)
             if bad.any():
                 pos = tuple(int(p) for p in np.argwhere(bad)[0])
@@ -753,6 +802,45 @@ class Model:
         outputs = self._core_graph().predict_step(self._prepare_x(x))
         return outputs[0] if self._single_output else outputs
 
+    # ----------------------------------------------------------- saving
+    def save(self, filepath, overwrite=True):
+        """Writes the model to one `.seqattn` file: architecture, weights, optimizer state and
+        training state (epochs done, dropout and shuffling streams). The write is atomic: an
+        interrupted save leaves any previous file intact. `seqattn.load_model` reads it."""
+        from .saving import save_model
+        save_model(self, filepath, overwrite)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Writes the weights only to a `.weights.seqattn` file (atomically)."""
+        from .saving import save_weights
+        save_weights(self, filepath, overwrite)
+
+    def load_weights(self, filepath):
+        """Loads weights from a `.weights.seqattn` (or `.seqattn`) file into this model, which
+        must have the same layers and weight shapes."""
+        from .saving import load_weights
+        load_weights(self, filepath)
+
+    def get_config(self):
+        """The architecture as a JSON-serialisable dict; `Model.from_config` rebuilds it
+        (fresh weights, not compiled)."""
+        from .saving import model_config
+        return model_config(self)
+
+    @classmethod
+    def from_config(cls, config):
+        from .saving import model_from_config
+        model = model_from_config(config)
+        if not isinstance(model, cls):
+            raise TypeError(f"{cls.__name__}.from_config received the config of a "
+                            f"{config.get('class_name')} model.")
+        return model
+
+    def _require_built(self, what):
+        if self.inputs is None:
+            raise ValueError(f"Model '{self.name}' is not built yet, so it has no weights to "
+                             f"{what}: give it an Input first, or call fit/predict on data.")
+
     # ---------------------------------------------------------------- summary
     def summary(self, print_fn=None):
         """Prints a table of layers, output shapes and parameter counts (and, for functional
@@ -811,7 +899,8 @@ class Sequential(Model):
             return
         if isinstance(layer, InputLayer):
             return self.add(layer.output)
-        if not isinstance(layer, Layer):
+        from .text import TextVectorization
+        if not isinstance(layer, (Layer, TextVectorization)):
             raise TypeError(f"Sequential.add expects a seqattn layer, received {layer!r}")
         if self.inputs is None:
             self._pending.append(layer)
@@ -827,11 +916,21 @@ class Sequential(Model):
     def _ensure_built(self, x):
         if self.inputs is not None:
             return
+        from .layers.input import Input
+        from .text import TextVectorization
+        pending, self._pending = self._pending, []
+        if isinstance(pending[0], TextVectorization):  # raw strings come in
+            self.add(Input(shape=(), dtype="string"))
+            for layer in pending:
+                self.add(layer)
+            if self._deferred_compile is not None:
+                super().compile(*self._deferred_compile)
+            return
+        self._pending = pending
         arr = np.asarray(x[0] if isinstance(x, (list, tuple)) else x)
         if arr.ndim < 2:
             raise ValueError(f"Model '{self.name}' expects a batch of samples (rank >= 2), "
                              f"received an array of shape {arr.shape}.")
-        from .layers.input import Input
         dtype = "int32" if arr.dtype.kind in "iu" else "float32"
         pending, self._pending = self._pending, []
         self.add(Input(shape=arr.shape[1:], dtype=dtype))

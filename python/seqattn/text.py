@@ -13,6 +13,8 @@ from collections import Counter
 
 import numpy as np
 
+from .layers.base import unique_name
+
 __all__ = ["TextVectorization"]
 
 PAD_TOKEN = ""
@@ -168,7 +170,7 @@ class TextVectorization:
         self.standardize = standardize
         self.split = split
         self.output_mode = output_mode
-        self.name = name if name is not None else "text_vectorization"
+        self.name = name if name is not None else unique_name("text_vectorization")
         self._vocab = None   # list[str], reserved tokens first
         self._index = None   # dict token -> id
         if vocabulary is not None:
@@ -349,8 +351,52 @@ class TextVectorization:
         return len(self._vocab) if self._vocab is not None else len(_RESERVED)
 
     # ------------------------------------------------------------------ call
+    # In a model: a string Input -> this vectorizer -> Embedding. The model runs it in Python
+    # on the raw texts (once per fit/predict call) and saves it with the model; it has no
+    # weights and no C++ counterpart.
+    _python_only = True
+    hidden = False
+    built = True
+    _core = None
+
+    @property
+    def _nodes(self):
+        return self.__dict__.setdefault("_node_list", [])
+
+    def get_weights(self):
+        return []
+
+    def count_params(self):
+        return 0
+
+    def _weight_layers(self):
+        return [self]
+
+    def _call_symbolic(self, tensor):
+        from .layers.base import Node, SymbolicTensor
+        if tensor.dtype != "string" or tensor.node is not None:
+            raise ValueError(f"TextVectorization layer '{self.name}' reads raw texts: in a model, "
+                             "call it on seqattn.Input(shape=(), dtype=\"string\"); received "
+                             f"{tensor!r}")
+        if self.output_sequence_length is None:
+            raise ValueError(f"TextVectorization layer '{self.name}' needs "
+                             "output_sequence_length in a model (the layers after it need a "
+                             "fixed sequence length).")
+        if self._nodes:
+            raise ValueError(f"TextVectorization layer '{self.name}' is already used in a model.")
+        node = Node(self, [tensor])
+        node.output = SymbolicTensor((None, self.output_sequence_length), "int32", node=node,
+                                     name=self.name)
+        node.call_structure = ((tensor,), {})
+        self._nodes.append(node)
+        return node.output
+
     def __call__(self, texts):
-        """Vectorize a str or a list/array of str into an int32 array (B, L)."""
+        """Vectorize a str or a list/array of str into an int32 array (B, L); called on a
+        symbolic string Input, add this vectorizer to a model."""
+        from .layers.base import is_symbolic
+        if is_symbolic(texts):
+            return self._call_symbolic(texts)
         if self._vocab is None:
             raise ValueError(
                 f"TextVectorization layer '{self.name}' has no vocabulary yet: call "

@@ -54,6 +54,7 @@ class Node:
         self.layer = layer
         self.inputs = list(inputs)  # SymbolicTensor or None (absent optional input)
         self.call_args = dict(call_args or {})
+        self.call_structure = None  # (args, kwargs) of the user's call, for get_config
         self.output = None
         self.owner = None  # the composite block this call belongs to, if any
 
@@ -127,7 +128,10 @@ class Layer:
         inputs, call_args = self._input_list(*args, **kwargs)
         present = [x for x in inputs if x is not None]
         if present and all(is_symbolic(x) for x in present):
-            return self._call_symbolic(inputs, call_args)
+            output = self._call_symbolic(inputs, call_args)
+            # The call as the user wrote it, so a saved model can replay it (models' get_config).
+            self._nodes[-1].call_structure = (args, kwargs)
+            return output
         if any(is_symbolic(x) for x in present):
             raise TypeError(f"Layer '{self.name}' received a mix of symbolic tensors and arrays.")
         return self._call_eager(inputs, call_args)
@@ -219,7 +223,16 @@ class Layer:
         return int(sum(w.size for w in self.get_weights()))
 
     def get_config(self) -> dict:
+        """The constructor arguments, JSON-serialisable: `type(layer).from_config(config)`
+        makes an unbuilt copy (no weights), as in Keras."""
         return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        if not isinstance(config, dict):
+            raise TypeError(f"{cls.__name__}.from_config expects a dict (the output of "
+                            f"get_config()). Received: config={config!r}")
+        return cls(**config)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

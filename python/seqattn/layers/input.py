@@ -6,7 +6,7 @@ import numbers
 
 from .base import SymbolicTensor, unique_name
 
-_DTYPES = ("int32", "float32")
+_DTYPES = ("int32", "float32", "string")
 
 
 class InputLayer:
@@ -23,6 +23,9 @@ class InputLayer:
         if dtype not in _DTYPES:
             raise ValueError(f"Unknown dtype {dtype!r} for `Input`. Valid dtypes: "
                              + ", ".join(_DTYPES) + ".")
+        if dtype == "string" and tuple(shape) not in ((), (1,)):
+            raise ValueError("A string Input holds one text per sample: shape=() or (1,) "
+                             f"(Keras style); received shape={shape!r}")
         self.name = name or unique_name("input_layer")
         self.dtype = dtype
         self.output = SymbolicTensor((None,) + tuple(shape), dtype, node=None, name=self.name)
@@ -44,7 +47,8 @@ def Input(shape, dtype="float32", name=None):
 
     Args:
         shape: the shape of one sample, without the batch axis, e.g. `(200,)` for token ids.
-        dtype: "int32" for token ids, "float32" for features.
+        dtype: "int32" for token ids, "float32" for features, "string" for raw texts (one
+            per sample, shape () or (1,)), to be read by a `seqattn.text.TextVectorization`.
         name: optional name.
     """
     return InputLayer(shape, dtype, name).output

@@ -107,6 +107,7 @@ class TransformerEncoder(Layer):
             x = s["ffn_norm"](x)
         for layer in s.values():
             layer._nodes[-1].owner = self
+        self._call_structure = ((inputs,), {})
         self.built = True
         return x
 
@@ -139,6 +140,3 @@ class TransformerEncoder(Layer):
                 "activation": self.activation, "layer_norm_epsilon": self.layer_norm_epsilon,
                 "normalize_first": self.normalize_first}
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
