@@ -550,9 +550,7 @@ class Model:
     def _train_batch(self, xb, yb, wb, tracker):
         """One C++ training step (forward, loss, backward, update) and the running logs."""
         graph = self._graph
-        update_rate = getattr(self._optimizer, "_update_learning_rate", None)
-        if update_rate is not None:  # a learning-rate schedule sets the rate of this step
-            update_rate()
+        self._optimizer._update_learning_rate()  # a schedule sets this step's rate
         loss = graph.train_step(xb, yb, wb)
         tracker.update(len(xb[0]), loss, graph.last_losses(), yb,
                        graph.outputs() if tracker.needs_outputs else None)
