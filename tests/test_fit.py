@@ -269,3 +269,11 @@ def test_metrics_fail_at_compile_and_get_unique_names():
     logs = model.evaluate(x, x[:, 0] % 3, verbose=0, return_dict=True)
     assert list(logs) == ["loss", "accuracy", "precision", "precision_1"]
     assert shared.result() == 0.0  # compile copied it: the user's object saw no data
+
+
+def test_history_records_keys_that_callbacks_add():
+    x, y = _data(32)
+    model = _model("adam")
+    h = model.fit(x, y, epochs=2, validation_data=(x, y), verbose=0,
+                  callbacks=[seqattn.callbacks.ReduceLROnPlateau(patience=0, factor=0.5)])
+    assert "learning_rate" in h.history and len(h.history["learning_rate"]) == 2

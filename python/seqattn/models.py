@@ -509,7 +509,8 @@ class Model:
         graph = self._core_graph()
         steps = -(-n // batch_size)
         history = History()
-        cbs = CallbackList([history] + list(self._callback_list(callbacks)), model=self,
+        # History last, as in Keras 3: it records what other callbacks add (learning_rate).
+        cbs = CallbackList(list(self._callback_list(callbacks)) + [history], model=self,
                            verbose=verbose, epochs=epochs, steps=steps)
         rng = self._shuffle_rng()
         self.stop_training = False
