@@ -177,3 +177,22 @@ def test_summary_shows_each_block_once_fed_by_the_layer_before(capsys):
     assert len(lines) == 2
     assert re.search(r"\(None, None, 8\) .* token_and_position_embedding(_\d+)?$", lines[0])
     assert lines[1].split()[-1] == lines[0].split()[0]  # block 2 is fed by block 1
+
+
+def test_attention_scores_include_the_blocks_attention():
+    """model.attention_scores reaches the MultiHeadAttention inside a TransformerEncoder; in a
+    post-norm block it sees the block input, so an eager call of that sub-layer on the
+    embedding output (with the padding mask) is the oracle."""
+    ids = seqattn.Input((7,), dtype="int32")
+    embed = layers.Embedding(20, 8, mask_zero=True)
+    block = layers.TransformerEncoder(16, 2, name="te")
+    model = seqattn.Model(ids, layers.GlobalAveragePooling1D()(block(embed(ids))))
+    x = np.array([[3, 4, 5, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6, 7]], np.int32)
+    scores = model.attention_scores(x)
+    assert list(scores) == ["te/self_attention"]
+    h = embed(x)
+    mask = x != 0
+    _, expected = block._sublayers["attention"](h, h, query_mask=mask, value_mask=mask,
+                                                return_attention_scores=True)
+    np.testing.assert_allclose(scores["te/self_attention"], expected, rtol=1e-6, atol=1e-7)
+    assert scores["te/self_attention"].shape == (2, 2, 7, 7)

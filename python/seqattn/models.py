@@ -783,7 +783,9 @@ class Model:
         of padded queries are zero). Computed in batches like `predict`.
         """
         from .layers.attention import MultiHeadAttention
-        attention = [layer for layer in self.layers if isinstance(layer, MultiHeadAttention)]
+        # Every attention call, also those inside composite blocks (TransformerEncoder's is
+        # named "<block>/self_attention"), in model order.
+        attention = [n.layer for n in self._nodes if isinstance(n.layer, MultiHeadAttention)]
         if not attention:
             raise ValueError(f"Model '{self.name}' has no MultiHeadAttention layer.")
         xs = self._prepare_x(x)
