@@ -29,4 +29,9 @@ def draw_seed() -> int:
     return int(global_rng().integers(0, 2**63 - 1))
 
 
-__all__ = ["set_random_seed"]
+# Keras keeps these in keras.utils; they live in their own modules here (no import cycles:
+# neither module imports the rest of seqattn).
+from .datasets._download import get_file  # noqa: E402
+from .preprocessing import pad_sequences  # noqa: E402
+
+__all__ = ["get_file", "pad_sequences", "set_random_seed"]

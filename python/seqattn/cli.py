@@ -1,0 +1,285 @@
+"""`python -m seqattn`: train a sentiment classifier from a dataset or a CSV, and predict.
+
+    python -m seqattn train --data imdb --epochs 2 --out imdb.seqattn
+    python -m seqattn predict imdb.seqattn "a gripping, beautifully acted film"
+
+`train` reads the data, adapts a TextVectorization on the training texts, builds the model
+with the vectorizer as its first stage (so the saved file predicts on raw strings), trains
+with a progress bar, prints the held-out metrics and saves. `predict` prints, per text, the
+label, its probability and the tokens the last attention layer looked at most.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+# name: (embedding width C, attention heads, feed-forward width, encoder blocks)
+MODELS = {
+    "small": (32, 2, 32, 1),   # the keras.io "Text classification with Transformer" sizes
+    "base": (256, 8, 1024, 2),  # issue 7's "base" workload
+}
+DATASETS = ("builtin", "imdb", "sst2", "mr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m seqattn",
+        description="Train and use self-attention sentiment classifiers (seqattn).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,predict}")
+
+    train = sub.add_parser(
+        "train", help="train a classifier and save it",
+        description="Train a Transformer text classifier on a dataset or a CSV/TSV file and "
+                    "save it (with its vectorizer) to one .seqattn file.")
+    train.add_argument("--data", required=True, metavar="builtin|imdb|sst2|mr|PATH",
+                       help="builtin: the embedded synthetic corpus; imdb: the IMDB reviews "
+                            "(from --data-dir, else downloaded once); sst2, mr: the GLUE SST-2 "
+                            "and rt-polarity files under --data-dir; PATH: a .csv or .tsv file "
+                            "with a header row (see --text-column, --label-column)")
+    train.add_argument("--data-dir", default=os.environ.get("SEQATTN_DATA"),
+                       help="folder holding imdb/, sst2/, mr/ (default: $SEQATTN_DATA)")
+    train.add_argument("--text-column", default=None,
+                       help="text column of a CSV/TSV (default: text for CSV, sentence for TSV)")
+    train.add_argument("--label-column", default="label",
+                       help="label column of a CSV/TSV: integers 0..K-1 (default: label)")
+    train.add_argument("--model", choices=sorted(MODELS), default="small",
+                       help="small: C=32, 2 heads, 1 block (keras.io sizes); base: C=256, "
+                            "8 heads, feed-forward 1024, 2 blocks (default: small)")
+    train.add_argument("--epochs", type=_positive_int, default=2, help="default: 2")
+    train.add_argument("--batch-size", type=_positive_int, default=32, help="default: 32")
+    train.add_argument("--maxlen", type=_positive_int, default=None,
+                       help="tokens kept per text (default: 200 for imdb and CSV, 64 for "
+                            "sst2/mr, 24 for builtin)")
+    train.add_argument("--vocab-size", type=_positive_int, default=20000,
+                       help="vocabulary size including padding and [UNK] (default: 20000)")
+    train.add_argument("--learning-rate", type=_positive_float, default=1e-3,
+                       help="Adam learning rate (default: 1e-3)")
+    train.add_argument("--dropout", type=_rate, default=0.1, help="dropout rate (default: 0.1)")
+    train.add_argument("--validation-split", type=_fraction, default=0.2,
+                       help="held-out fraction when the data has no validation/test part "
+                            "(default: 0.2)")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    train.add_argument("--threads", type=_positive_int, default=None,
+                       help="threads for the C++ core (default: all cores)")
+    train.add_argument("--out", default="model.seqattn",
+                       help="where to save the model (default: model.seqattn)")
+    train.add_argument("--verbose", choices=("auto", "0", "1", "2"), default="auto",
+                       help="progress: 0 silent, 1 bar, 2 a line per epoch (default: auto)")
+
+    predict = sub.add_parser(
+        "predict", help="classify texts with a saved model",
+        description="Print the label, its probability and the most-attended tokens for each "
+                    "text, using a model saved by `train`.")
+    predict.add_argument("model", help="a .seqattn file written by `train` or model.save()")
+    predict.add_argument("texts", nargs="+", help="one or more texts (quote each one)")
+    predict.add_argument("--top", type=_positive_int, default=5,
+                         help="how many attended tokens to show (default: 5)")
+    return parser
+
+
+# ------------------------------------------------------------------ validation
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}")
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}")
+    return value
+
+
+def _fraction(text):
+    value = _float_in(text, "a fraction in (0, 1)")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1), received {text!r}")
+    return value
+
+
+def _rate(text):
+    value = _float_in(text, "a rate in [0, 1)")
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a rate in [0, 1), received {text!r}")
+    return value
+
+
+def _float_in(text, what):
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, received {text!r}")
+
+
+# ------------------------------------------------------------------------ data
+def load_dataset(args):
+    """(train texts, train labels, validation texts or None, validation labels, maxlen)."""
+    from . import datasets
+    name = args.data
+    where = (lambda sub: None if args.data_dir is None else os.path.join(args.data_dir, sub))
+    if name == "builtin":
+        texts, labels = datasets.synthetic_sentiment(n_samples=6000, seed=args.seed)
+        val_texts, val_labels = datasets.synthetic_sentiment(n_samples=2000, seed=args.seed + 1)
+        return texts, labels, val_texts, val_labels, 24
+    if name == "imdb":
+        texts, labels = datasets.imdb.load_texts(where("imdb"), split="train", strip_html=True)
+        return texts, labels, None, None, 200
+    if name == "sst2":
+        (texts, labels), (val_texts, val_labels) = datasets.sst2.load_data(where("sst2"))
+        return texts, labels, val_texts, val_labels, 64
+    if name == "mr":
+        (texts, labels), (val_texts, val_labels) = datasets.mr.load_data(where("mr"))
+        return texts, labels, val_texts, val_labels, 64
+    if not os.path.exists(name):
+        raise FileNotFoundError(f"--data {name!r}: not one of {', '.join(DATASETS)} and no "
+                                "such file.")
+    tsv = name.lower().endswith(".tsv")
+    column = args.text_column or ("sentence" if tsv else "text")
+    loader = datasets.load_tsv if tsv else datasets.load_csv
+    texts, labels = loader(name, text_column=column, label_column=args.label_column)
+    return texts, labels, None, None, 200
+
+
+def _shuffle_split(texts, labels, fraction, seed):
+    """A seeded shuffle, then the last `fraction` validates (files are often sorted)."""
+    order = np.random.RandomState(seed).permutation(len(texts))
+    texts = [texts[i] for i in order]
+    labels = np.asarray(labels)[order]
+    cut = len(texts) - max(1, int(round(len(texts) * fraction)))
+    if cut < 1:
+        raise ValueError(f"--validation-split {fraction} leaves no training texts "
+                         f"({len(texts)} in total).")
+    return texts[:cut], labels[:cut], texts[cut:], labels[cut:]
+
+
+# ----------------------------------------------------------------------- model
+def build_model(vectorizer, size, num_classes, dropout):
+    """String Input -> vectorizer -> token and position embedding -> encoder blocks ->
+    masked average pooling -> dropout -> Dense (sigmoid for 2 classes, else softmax)."""
+    import seqattn
+    from seqattn import layers
+    width, heads, ffn, blocks = MODELS[size]
+    maxlen = vectorizer.output_sequence_length
+    text = seqattn.Input(shape=(), dtype="string", name="text")
+    h = layers.TokenAndPositionEmbedding(vectorizer.vocabulary_size(), maxlen, width,
+                                         mask_zero=True, name="embedding")(vectorizer(text))
+    for i in range(blocks):
+        h = layers.TransformerEncoder(ffn, heads, dropout=dropout, name=f"encoder_{i}")(h)
+    h = layers.Dropout(dropout, name="dropout")(layers.GlobalAveragePooling1D(name="pool")(h))
+    if num_classes == 2:
+        out = layers.Dense(1, activation="sigmoid", name="classifier")(h)
+    else:
+        out = layers.Dense(num_classes, activation="softmax", name="classifier")(h)
+    return seqattn.Model(text, out, name=f"sentiment_{size}")
+
+
+def train(args) -> int:
+    import seqattn
+    if args.threads is not None:
+        seqattn.set_num_threads(args.threads)
+    seqattn.utils.set_random_seed(args.seed)
+    t0 = time.perf_counter()
+    texts, labels, val_texts, val_labels, default_len = load_dataset(args)
+    labels = np.asarray(labels)
+    if val_texts is None:
+        texts, labels, val_texts, val_labels = _shuffle_split(texts, labels,
+                                                              args.validation_split, args.seed)
+    num_classes = max(2, int(labels.max()) + 1)
+    maxlen = args.maxlen or default_len
+    vectorizer = seqattn.text.TextVectorization(max_tokens=args.vocab_size,
+                                                output_sequence_length=maxlen,
+                                                strip_html=True, name="vectorizer")
+    vectorizer.adapt(texts)
+    print(f"seqattn {seqattn.__version__} | {seqattn.get_num_threads()} threads | data "
+          f"{args.data}: {len(texts):,} training and {len(val_texts):,} validation texts, "
+          f"{num_classes} classes | vocabulary {vectorizer.vocabulary_size():,}, maxlen "
+          f"{maxlen} | read and vectorized in {time.perf_counter() - t0:.1f} s", flush=True)
+    model = build_model(vectorizer, args.model, num_classes, args.dropout)
+    loss = "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
+    model.compile(optimizer=seqattn.optimizers.Adam(args.learning_rate), loss=loss,
+                  metrics=["accuracy"])
+    print(f"model {args.model}: {model.count_params():,} parameters", flush=True)
+    verbose = args.verbose if args.verbose == "auto" else int(args.verbose)
+    t1 = time.perf_counter()
+    model.fit(texts, labels, batch_size=args.batch_size, epochs=args.epochs,
+              validation_data=(val_texts, val_labels), verbose=verbose)
+    seconds = (time.perf_counter() - t1) / args.epochs
+    result = model.evaluate(val_texts, val_labels, batch_size=256, verbose=0, return_dict=True)
+    print(f"validation: loss {result['loss']:.4f}, accuracy {result['accuracy']:.4f} "
+          f"({len(val_texts):,} texts); {seconds:.1f} s per epoch", flush=True)
+    model.save(args.out)
+    print(f"saved to {args.out}", flush=True)
+    return 0
+
+
+# --------------------------------------------------------------------- predict
+def predict(args) -> int:
+    import seqattn
+    from .layers import MultiHeadAttention
+    from .text import TextVectorization
+    model = seqattn.load_model(args.model)
+    vectorizers = [l for l in model.layers if isinstance(l, TextVectorization)]
+    if model.inputs[0].dtype != "string" or not vectorizers:
+        raise ValueError(f"{args.model}: this model reads token ids, not text; `predict` needs "
+                         "a model whose first stage is a TextVectorization (as `train` builds).")
+    vectorizer = vectorizers[0]
+    probs = np.asarray(model.predict(args.texts, verbose=0))
+    has_attention = any(isinstance(n.layer, MultiHeadAttention) for n in model._nodes)
+    scores = model.attention_scores(args.texts) if has_attention else {}
+    last = list(scores.values())[-1] if scores else None  # (B, H, T, S)
+    vocab = vectorizer.get_vocabulary()
+    ids = vectorizer(args.texts)
+    for b, text in enumerate(args.texts):
+        if probs.shape[-1] == 1:
+            p = float(probs[b, 0])
+            label, confidence = ("positive", p) if p >= 0.5 else ("negative", 1.0 - p)
+        else:
+            k = int(np.argmax(probs[b]))
+            label, confidence = f"class {k}", float(probs[b, k])
+        line = f"{label}\t{confidence:.3f}\t{text}"
+        if last is not None:
+            line += "\n    attended: " + _top_tokens(last[b], ids[b], vocab, args.top)
+        print(line)
+    return 0
+
+
+def _top_tokens(scores, ids, vocab, top):
+    """Attention each real token receives, averaged over heads and real query positions."""
+    real = ids != 0
+    if not real.any():
+        return "(no known tokens)"
+    received = scores.mean(axis=0)[real][:, real].mean(axis=0)  # (S_real,)
+    tokens = [vocab[i] for i in ids[real]]
+    order = np.argsort(-received, kind="stable")[:top]
+    return ", ".join(f"{tokens[i]} ({received[i]:.2f})" for i in order)
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .archive import FileFormatError
+    try:
+        return train(args) if args.command == "train" else predict(args)
+    except (FileNotFoundError, FileFormatError, ValueError, TypeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""`python -m seqattn train|predict`: options, messages, a full train -> save -> predict loop."""
+
+import csv
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import seqattn
+from seqattn import cli
+
+TRAIN_OPTIONS = ["--data", "--data-dir", "--text-column", "--label-column", "--model",
+                 "--epochs", "--batch-size", "--maxlen", "--vocab-size", "--learning-rate",
+                 "--dropout", "--validation-split", "--seed", "--threads", "--out", "--verbose"]
+
+
+def test_help_documents_every_option():
+    out = subprocess.run([sys.executable, "-m", "seqattn", "train", "--help"],
+                         capture_output=True, text=True, check=True).stdout
+    for option in TRAIN_OPTIONS:
+        assert option in out, option
+    assert "builtin|imdb|sst2|mr|PATH" in out
+    out = subprocess.run([sys.executable, "-m", "seqattn", "predict", "--help"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "--top" in out and "texts" in out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "--data", "builtin", "--epochs", "0"], "expected a positive integer, received '0'"),
+    (["train", "--data", "builtin", "--model", "huge"], "invalid choice: 'huge'"),
+    (["train", "--data", "builtin", "--validation-split", "1.5"], "fraction in (0, 1)"),
+    (["train", "--data", "builtin", "--learning-rate", "nan"], "positive number"),
+    (["train"], "the following arguments are required: --data"),
+    (["fly"], "invalid choice: 'fly'"),
+])
+def test_bad_options_exit_2_with_a_message(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_files_are_clear_errors(tmp_path, capsys):
+    assert cli.main(["train", "--data", str(tmp_path / "nope.csv")]) == 2
+    assert "not one of builtin, imdb, sst2, mr and no such file" in capsys.readouterr().err
+    assert cli.main(["predict", str(tmp_path / "nope.seqattn"), "text"]) == 2
+    assert "nope.seqattn" in capsys.readouterr().err
+
+
+def test_train_then_predict_on_the_builtin_corpus(tmp_path, capsys):
+    out = tmp_path / "builtin.seqattn"
+    code = cli.main(["train", "--data", "builtin", "--epochs", "3", "--out", str(out),
+                     "--verbose", "2", "--learning-rate", "3e-3", "--threads", "2"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "6,000 training and 2,000 validation texts, 2 classes" in text
+    accuracy = float(text.split("validation: loss ")[1].split("accuracy ")[1].split()[0])
+    model = seqattn.load_model(out)
+    texts, labels = seqattn.datasets.synthetic_sentiment(n_samples=2000, seed=1)
+    ev = model.evaluate(texts, labels, verbose=0, batch_size=256, return_dict=True)
+    assert ev["accuracy"] == pytest.approx(accuracy, abs=1e-4)  # the file is what was trained
+    assert accuracy > 0.6
+    assert cli.main(["predict", str(out), "the plot was dull but the acting was superb",
+                     "not good", "--top", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split("\t")[0] in ("positive", "negative")
+    p = float(lines[0].split("\t")[1])
+    prob = float(model.predict(["the plot was dull but the acting was superb"], verbose=0)[0, 0])
+    assert p == pytest.approx(max(prob, 1 - prob), abs=1e-3)
+    assert lines[1].startswith("    attended: ") and lines[1].count("(") == 2
+    assert len(lines) == 4
+
+
+def test_train_on_a_csv_with_three_classes(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    words = {0: "awful", 1: "fine", 2: "superb"}
+    path = tmp_path / "reviews.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["review", "stars"])
+        for _ in range(300):
+            k = int(rng.integers(0, 3))
+            filler = " ".join(rng.choice(["the", "film", "was", "a", "plot"], 4))
+            writer.writerow([f"{filler} {words[k]}, truly", k])
+    out = tmp_path / "csv.seqattn"
+    assert cli.main(["train", "--data", str(path), "--text-column", "review", "--label-column",
+                     "stars", "--epochs", "8", "--maxlen", "8", "--out", str(out),
+                     "--verbose", "0", "--learning-rate", "1e-2"]) == 0
+    text = capsys.readouterr().out
+    assert "240 training and 60 validation texts, 3 classes" in text
+    assert cli.main(["predict", str(out), "the film was superb"]) == 0
+    assert capsys.readouterr().out.startswith("class 2\t")
+
+
+def test_predict_needs_a_text_model(tmp_path, capsys):
+    model = seqattn.Sequential([seqattn.Input((4,), dtype="int32"),
+                                seqattn.layers.Embedding(10, 4),
+                                seqattn.layers.GlobalAveragePooling1D(),
+                                seqattn.layers.Dense(1, activation="sigmoid")])
+    model.save(tmp_path / "ids.seqattn")
+    assert cli.main(["predict", str(tmp_path / "ids.seqattn"), "hello"]) == 2
+    assert "reads token ids, not text" in capsys.readouterr().err
