@@ -101,3 +101,13 @@ def test_predict_needs_a_text_model(tmp_path, capsys):
     model.save(tmp_path / "ids.seqattn")
     assert cli.main(["predict", str(tmp_path / "ids.seqattn"), "hello"]) == 2
     assert "reads token ids, not text" in capsys.readouterr().err
+
+
+def test_missing_dataset_folder_hints_at_data_dir(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("SEQATTN_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["train", "--data", "sst2"]) == 2
+    err = capsys.readouterr().err
+    assert "SST-2" in err and "hint: pass --data-dir DIR, the folder that holds sst2/" in err
+    assert cli.main(["train", "--data", "mr", "--data-dir", str(tmp_path)]) == 2
+    assert "hint" not in capsys.readouterr().err  # the user chose the folder: no hint

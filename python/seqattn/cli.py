@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "(from --data-dir, else downloaded once); sst2, mr: the GLUE SST-2 "
                             "and rt-polarity files under --data-dir; PATH: a .csv or .tsv file "
                             "with a header row (see --text-column, --label-column)")
-    train.add_argument("--data-dir", default=os.environ.get("SEQATTN_DATA"),
+    train.add_argument("--data-dir", default=os.environ.get("SEQATTN_DATA") or None,
                        help="folder holding imdb/, sst2/, mr/ (default: $SEQATTN_DATA)")
     train.add_argument("--text-column", default=None,
                        help="text column of a CSV/TSV (default: text for CSV, sentence for TSV)")
@@ -127,6 +127,16 @@ def _float_in(text, what):
 # ------------------------------------------------------------------------ data
 def load_dataset(args):
     """(train texts, train labels, validation texts or None, validation labels, maxlen)."""
+    try:
+        return _load_dataset(args)
+    except OSError as e:  # missing files, failed download: say how to point at local data
+        if args.data in ("imdb", "sst2", "mr") and args.data_dir is None:
+            raise OSError(f"{e}\nhint: pass --data-dir DIR, the folder that holds "
+                          f"{args.data}/ (or set SEQATTN_DATA)") from None
+        raise
+
+
+def _load_dataset(args):
     from . import datasets
     name = args.data
     where = (lambda sub: None if args.data_dir is None else os.path.join(args.data_dir, sub))
@@ -273,7 +283,7 @@ def main(argv=None) -> int:
     from .archive import FileFormatError
     try:
         return train(args) if args.command == "train" else predict(args)
-    except (FileNotFoundError, FileFormatError, ValueError, TypeError) as e:
+    except (OSError, FileFormatError, ValueError, TypeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
