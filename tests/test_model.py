@@ -222,3 +222,20 @@ def test_openmp_threads_sleep_when_idle_unless_the_user_says_otherwise():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "ACTIVE"
+
+
+def test_rich_html_summary_for_jupyter():
+    import html as html_mod
+    x = seqattn.Input((6,), dtype="int32", name="ids")
+    h = seqattn.layers.Embedding(10, 4, name="emb<1>")(x)
+    model = seqattn.Model(x, seqattn.layers.Dense(1, name="out")(
+        seqattn.layers.GlobalAveragePooling1D(name="pool")(h)), name="m&m")
+    text = model._repr_html_()
+    assert text.count("<tr>") == 1 + 4  # header + input + 3 layers
+    assert "emb&lt;1&gt; (Embedding)" in text and "m&amp;m" in text  # escaped
+    assert "<td style='text-align:right'>40</td>" in text  # Embedding 10 x 4
+    assert f"Total params: {model.count_params():,}" in text
+    model.compile(loss="binary_crossentropy")
+    assert "optimizer Adam, loss binary_crossentropy" in model._repr_html_()
+    assert "not built yet" in seqattn.Sequential([seqattn.layers.Dense(1)])._repr_html_()
+    assert html_mod.unescape(text).count("Connected to") == 1

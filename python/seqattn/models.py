@@ -843,35 +843,58 @@ class Model:
                              f"{what}: give it an Input first, or call fit/predict on data.")
 
     # ---------------------------------------------------------------- summary
-    def summary(self, print_fn=None):
-        """Prints a table of layers, output shapes and parameter counts (and, for functional
-        models, which layers feed each one)."""
+    def _summary_table(self):
+        """(header, rows, total params): the table behind summary() and _repr_html_."""
         connected = not isinstance(self, Sequential)
         header = ("Layer (type)", "Output Shape", "Param #") + (("Connected to",) if connected
                                                                  else ())
-        rows = [header]
+        rows = []
         for t in self.inputs:
             rows.append((f"{t.name} (InputLayer)", str(t.shape), "0", "-")[:len(header)])
         for layer, first, last in self._layer_calls():
             sources = ", ".join(self._sources(layer))
             rows.append((f"{layer.name} ({type(layer).__name__})", str(last.output.shape),
                          f"{layer.count_params():,}", sources)[:len(header)])
+        return header, rows, self.count_params()
+
+    def summary(self, print_fn=None):
+        """Prints a table of layers, output shapes and parameter counts (and, for functional
+        models, which layers feed each one)."""
+        header, rows, total = self._summary_table()
+        rows = [header] + rows
         widths = [max(len(r[i]) for r in rows) + 2 for i in range(len(header))]
         line = "─" * (sum(widths) + 2)
         out = [f'Model: "{self.name}"', line]
         for j, r in enumerate(rows):
             text = f" {r[0]:<{widths[0]}}{r[1]:<{widths[1]}}{r[2]:>{widths[2]}}"
-            if connected:
+            if len(header) > 3:
                 text += f"  {r[3]}"
             out.append(text.rstrip())
             if j == 0:
                 out.append(line)
-        total = self.count_params()
         out += [line, f" Total params: {total:,}", f" Trainable params: {total:,}",
                 " Non-trainable params: 0", line]
         text = "\n".join(out)
         (print_fn or print)(text)
         return None
+
+    def _repr_html_(self):
+        """The summary as an HTML table, for Jupyter (`model` as a cell's last line)."""
+        import html
+        if self.inputs is None:
+            return (f"<p><b>{html.escape(self.name)}</b> ({type(self).__name__}): not built "
+                    "yet; call it on data or start it with seqattn.Input(...).</p>")
+        header, rows, total = self._summary_table()
+        cell = "<td style='text-align:{}'>{}</td>".format
+        head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in header)
+        body = "".join("<tr>" + "".join(cell("right" if i == 2 else "left", html.escape(v))
+                                         for i, v in enumerate(r)) + "</tr>" for r in rows)
+        compiled = ("" if self._losses is None or self._optimizer is None else
+                    f"; optimizer {html.escape(type(self._optimizer).__name__)}, loss "
+                    + html.escape(", ".join("-" if l is None else l.name for l in self._losses)))
+        return (f"<div><b>Model: \"{html.escape(self.name)}\"</b> ({type(self).__name__})"
+                f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+                f"<p>Total params: {total:,} (trainable {total:,}){compiled}</p></div>")
 
 
 class Sequential(Model):
