@@ -179,7 +179,8 @@ def test_fit_calls_the_keras_hooks_in_order():
                                            if "train_batch" in name else [name])]
     assert rec.calls == (["on_train_begin", "on_epoch_begin(0)"] + epoch + ["on_epoch_end(0)",
                          "on_epoch_begin(1)"] + epoch + ["on_epoch_end(1)", "on_train_end"])
-    assert rec.model is model and rec.params == {"verbose": 0, "epochs": 2, "steps": 2}
+    assert rec.model is model and rec.params == {"verbose": 0, "epochs": 2, "steps": 2,
+                                                 "validation_freq": 1}
 
 
 def test_a_callback_stops_training_after_the_current_batch():

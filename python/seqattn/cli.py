@@ -241,17 +241,12 @@ def predict(args) -> int:
     from .layers import MultiHeadAttention
     from .text import TextVectorization
     model = seqattn.load_model(args.model)
-    vectorizers = [l for l in model.layers if isinstance(l, TextVectorization)]
-    if model.inputs[0].dtype != "string" or not vectorizers:
+    if model.inputs[0].dtype != "string" or not any(
+            isinstance(l, TextVectorization) for l in model.layers):
         raise ValueError(f"{args.model}: this model reads token ids, not text; `predict` needs "
                          "a model whose first stage is a TextVectorization (as `train` builds).")
-    vectorizer = vectorizers[0]
     probs = np.asarray(model.predict(args.texts, verbose=0))
     has_attention = any(isinstance(n.layer, MultiHeadAttention) for n in model._nodes)
-    scores = model.attention_scores(args.texts) if has_attention else {}
-    last = list(scores.values())[-1] if scores else None  # (B, H, T, S)
-    vocab = vectorizer.get_vocabulary()
-    ids = vectorizer(args.texts)
     for b, text in enumerate(args.texts):
         if probs.shape[-1] == 1:
             p = float(probs[b, 0])
@@ -259,22 +254,21 @@ def predict(args) -> int:
         else:
             k = int(np.argmax(probs[b]))
             label, confidence = f"class {k}", float(probs[b, k])
-        line = f"{label}\t{confidence:.3f}\t{text}"
-        if last is not None:
-            line += "\n    attended: " + _top_tokens(last[b], ids[b], vocab, args.top)
-        print(line)
+        print(f"{label}\t{confidence:.3f}\t{text}")
+        if has_attention:
+            print("    attended: " + _top_tokens(model, text, args.top))
     return 0
 
 
-def _top_tokens(scores, ids, vocab, top):
-    """Attention each real token receives, averaged over heads and real query positions."""
-    real = ids != 0
-    if not real.any():
+def _top_tokens(model, text, top):
+    """The `top` tokens the last attention layer looked at most (see importance.py)."""
+    from .importance import token_importance
+    try:
+        tokens, importances, _ = token_importance(model, text)
+    except ValueError:  # no known token in the text
         return "(no known tokens)"
-    received = scores.mean(axis=0)[real][:, real].mean(axis=0)  # (S_real,)
-    tokens = [vocab[i] for i in ids[real]]
-    order = np.argsort(-received, kind="stable")[:top]
-    return ", ".join(f"{tokens[i]} ({received[i]:.2f})" for i in order)
+    order = np.argsort(-importances, kind="stable")[:top]
+    return ", ".join(f"{tokens[i]} ({importances[i]:.2f})" for i in order)
 
 
 def main(argv=None) -> int:

@@ -511,7 +511,8 @@ class Model:
         history = History()
         # History last, as in Keras 3: it records what other callbacks add (learning_rate).
         cbs = CallbackList(list(self._callback_list(callbacks)) + [history], model=self,
-                           verbose=verbose, epochs=epochs, steps=steps)
+                           verbose=verbose, epochs=epochs, steps=steps,
+                           validation_freq=validation_freq)  # plot_history places val_* by it
         rng = self._shuffle_rng()
         self.stop_training = False
         cbs.on_train_begin()
