@@ -245,7 +245,8 @@ def plot_attention(scores, tokens, head=None, query_tokens=None, figsize=None,
     if fig is None:
         if figsize is None:
             side = min(12.0, max(3.0, 0.32 * max(len(keys), len(queries)) + 1.2))
-            figsize = (side * ncols + 1.0, side * nrows)
+            # + room for the titles and the rotated key labels around each square panel
+            figsize = (side * ncols + 1.0, (side + 0.6) * nrows)
         fig = _new_figure(figsize)
     elif figsize is not None:
         fig.set_size_inches(figsize)
