@@ -506,7 +506,7 @@ class Model:
         elif validation_split:
             xs, ys, weights, val = self._split_validation(xs, ys, weights, validation_split)
             n = xs[0].shape[0]
-        graph = self._core_graph()
+        self._core_graph()  # built before the loop: _train_batch steps self._graph
         steps = -(-n // batch_size)
         history = History()
         # History last, as in Keras 3: it records what other callbacks add (learning_rate).

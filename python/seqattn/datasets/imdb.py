@@ -26,13 +26,10 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import html
 import lzma
 import os
 import re
-import string
 import tarfile
-import unicodedata
 import zipfile
 import zlib
 from itertools import chain, repeat
@@ -42,6 +39,7 @@ import numpy as np
 from ._common import check_int, decode, labels_array, where
 from ._download import get_file
 from ._tables import load_csv
+from ..text import _standardize_builtin, _strip_html
 
 __all__ = ["load_data", "load_texts", "get_word_index", "standardize"]
 
@@ -58,76 +56,13 @@ SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
 _SPLITS = ("train", "test")
 _REVIEW = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 _BR = re.compile(r"<br\s*/?\s*>", re.IGNORECASE)
-# strip_html: the rule of TextVectorization(strip_html=True): every HTML tag (a "<", an
-# optional "/", "!" or "?", a letter, no "<" or ">" up to the closing ">") and every
-# comment becomes a space, then character references (&amp; &#8217;) are decoded. "a < b",
-# "<3" and "<=8" are not tags and stay.
-_HTML_TAG = re.compile(r"<!--.*?-->|<[/!?]?[A-Za-z][^<>]*>", re.DOTALL)
-
-
-def _strip_html(text):
-    if "<" in text:
-        text = _HTML_TAG.sub(" ", text)
-    if "&" in text:
-        text = html.unescape(text)
-    return text
-
-
-# ------------------------------------------------------------------------- tokenization
-# Mirrors seqattn.text.TextVectorization's default standardization
-# ("lower_and_strip_punctuation"), kept here so the word ids do not depend on that module's
-# internals (tests/test_datasets.py checks that both agree, through the public API):
-# - "<br />" tags (any case/spacing) become a space first, so they never become the word "br";
-# - ASCII text: lower-case, delete the 32 characters of string.punctuation (what Keras's
-#   DEFAULT_STRIP_REGEX deletes);
-# - other text: NFC-normalize and lower-case; dashes, the ellipsis, CJK full stops/commas,
-#   the zero-width space and the C1 controls \x85 \x96 \x97 (Windows-1252 ... - - read as
-#   Latin-1) become a space; other Unicode punctuation (category P*), the other C1 controls,
-#   the acute accent typed as an apostrophe ("it´s"), the soft hyphen and U+FEFF are
-#   deleted; everything else (letters, digits, marks, symbols such as € or emoji) is kept;
-# then the text is split on whitespace (str.split).
-_ASCII_DELETE = string.punctuation.encode("ascii")
-_SPACE_CHARS = ("\u2012\u2013\u2014\u2015\u2e3a\u2e3b\ufe31\ufe32\ufe58\u2026"
-                "\u3001\u3002\uff01\uff0c\uff1a\uff1b\uff1f\u200b\x85\x96\x97")
-_DELETE_CHARS = "".join(chr(c) for c in range(0x80, 0xA0) if chr(c) not in _SPACE_CHARS) \
-    + "\xb4\xad\ufeff"
-_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
-
-
-class _StripTable(dict):
-    """str.translate table for non-ASCII characters, filled on demand."""
-
-    def __missing__(self, code):
-        ch = chr(code)
-        if ch in _SPACE_CHARS:
-            value = " "
-        elif ch in _DELETE_CHARS or unicodedata.category(ch).startswith("P"):
-            value = None
-        else:
-            value = code
-        self[code] = value
-        return value
-
-
-_UNICODE_TABLE = _StripTable()
-
-
-def _strip_non_ascii(match):
-    return match.group().translate(_UNICODE_TABLE)
-
-
+# Tokenization: "<br />" tags (any case/spacing) become a space first, so they never become the
+# word "br"; then TextVectorization's default standardization ("lower_and_strip_punctuation",
+# the same function, so word ids and an adapted vocabulary agree: tests/test_datasets.py);
+# then a split on whitespace. strip_html=True in load_texts is TextVectorization's rule too.
 def standardize(text: str) -> str:
     """The text as `load_data` tokenizes it, before splitting on whitespace."""
-    text = _BR.sub(" ", text)
-    if text.isascii():
-        # bytes.translate: 3x faster than str.translate.
-        return text.lower().encode("ascii").translate(None, _ASCII_DELETE).decode("ascii")
-    text = unicodedata.normalize("NFC", text).lower()
-    # ASCII punctuation first (an ASCII byte never occurs inside a multi-byte UTF-8
-    # sequence), then the non-ASCII runs through the lazily filled table.
-    text = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_DELETE).decode(
-        "utf-8", "surrogatepass")
-    return _NON_ASCII_RUN.sub(_strip_non_ascii, text)
+    return _standardize_builtin(_BR.sub(" ", text), lower=True, strip=True)
 
 
 class _Codes(dict):
