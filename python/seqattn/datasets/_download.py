@@ -37,6 +37,9 @@ import urllib.parse
 import urllib.request
 import zipfile
 
+from ..progress import (_ASCII_EMPTY, _ASCII_FILL, _EMPTY, _FILL, _isatty, _jupyter_shell,
+                        format_eta)
+
 try:  # POSIX only; elsewhere concurrent downloads of one file are not serialised
     import fcntl
 except ImportError:  # pragma: no cover
@@ -82,21 +85,9 @@ def _fmt_bytes(n):
     return f"{n} B"
 
 
-def _fmt_time(s):
-    s = int(round(s))
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else (
-        f"{s // 60}:{s % 60:02d}" if s >= 60 else f"{s}s")
-
-
 def _is_dynamic(stream):
-    """Redraw in place on a terminal or in Jupyter (as Keras's Progbar decides)."""
-    isatty = getattr(stream, "isatty", None)
-    try:
-        if isatty is not None and isatty():
-            return True
-    except (ValueError, OSError):
-        return False
-    return "ipykernel" in sys.modules
+    """Redraw in place on a terminal or in Jupyter, as the training progress bar decides."""
+    return _isatty(stream) or _jupyter_shell() is not None
 
 
 class DownloadProgress:
@@ -120,10 +111,10 @@ class DownloadProgress:
         self.draws = 0
         encoding = getattr(self.stream, "encoding", None) or "utf-8"
         try:
-            "━".encode(encoding)
-            self.chars = ("━", "─")
+            (_FILL + _EMPTY).encode(encoding)
+            self.chars = (_FILL, _EMPTY)
         except (UnicodeEncodeError, LookupError):
-            self.chars = ("=", ".")
+            self.chars = (_ASCII_FILL, _ASCII_EMPTY)
 
     def update(self, current, final=False):
         now = self.time_fn()
@@ -143,9 +134,9 @@ class DownloadProgress:
         else:
             head = _fmt_bytes(current)
         if final:
-            tail = f"{_fmt_time(elapsed)} {_fmt_bytes(rate)}/s"
+            tail = f"{format_eta(elapsed)} {_fmt_bytes(rate)}/s"
         elif self.total and rate > 0:
-            tail = f"{_fmt_bytes(rate)}/s ETA {_fmt_time((self.total - current) / rate)}"
+            tail = f"{_fmt_bytes(rate)}/s ETA {format_eta((self.total - current) / rate)}"
         else:
             tail = f"{_fmt_bytes(rate)}/s"
         text = f"{head} {tail}"
