@@ -451,7 +451,10 @@ def launch(spec, timeout):
 
 def have(module):
     import importlib.util
-    return importlib.util.find_spec(module) is not None
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def med_span(vals, fmt="{:.1f}"):
@@ -488,7 +491,9 @@ class Runner:
                         self.skipped[label] = err     # do not retry a framework that fails
                     continue
                 out[key].append(res)
-                print(f"  round {r + 1} {key}: {res.get('sec', 0) * 1e3:.1f} ms/step"
+                what = (f"{res['gflops']:.1f} GFLOP/s" if "gflops" in res
+                        else f"{res['sec'] * 1e3:.1f} ms/step")
+                print(f"  round {r + 1} {key}: {what}"
                       + (f", mem +{res['mem_mib']:.0f} MiB" if "mem_mib" in res else "")
                       + f"  ({wall:.0f} s)", flush=True)
         return out
