@@ -69,6 +69,27 @@ def split_lines(text: str):
         yield number, line
 
 
+def tab_labelled(path, lines):
+    """(texts, 0/1 labels) from numbered ``sentence<TAB>0|1`` lines (from split_lines): blank
+    lines are skipped, each line splits on its LAST tab (quotes are ordinary text), the text
+    loses trailing spaces; a line without a tab or with another label raises, naming the file
+    and the line."""
+    texts, labels = [], []
+    for number, line in lines:
+        if not line.strip():
+            continue
+        sentence, tab, label = line.rpartition("\t")
+        if not tab:
+            raise ValueError(f"{where(path, number)}: no TAB between the sentence and the "
+                             f"label in {line[:80]!r}.")
+        label = label.strip()
+        if label not in ("0", "1"):
+            raise ValueError(f"{where(path, number)}: the label {label[:20]!r} is not 0 or 1.")
+        texts.append(sentence.rstrip())
+        labels.append(label == "1")
+    return texts, labels
+
+
 def labels_array(values) -> np.ndarray:
     return np.asarray(values, dtype=np.int32).reshape(-1)
 

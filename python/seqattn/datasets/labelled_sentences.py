@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 
-from ._common import find_dataset_dir, labels_array, read_text, split_lines, where
+from ._common import (find_dataset_dir, labels_array, read_text, split_lines,
+                      tab_labelled, where)
 
 __all__ = ["load_data"]
 
@@ -23,23 +24,18 @@ ORIGIN = ("the UCI Machine Learning Repository, 'sentiment labelled sentences.zi
           "https://archive.ics.uci.edu/dataset/331/sentiment+labelled+sentences")
 
 
+def _without_header(lines):
+    """Skips a first line labelled 'score' or 'label' (a header some copies added)."""
+    for number, line in lines:
+        sentence, tab, label = line.rpartition("\t")
+        if number == 1 and tab and label.strip().lower() in ("score", "label"):
+            continue
+        yield number, line
+
+
 def read_labelled_lines(path):
     """(sentences, labels) of one ``sentence<TAB>0|1`` file; errors name file and line."""
-    texts, labels = [], []
-    for number, line in split_lines(read_text(path)):
-        if not line.strip():
-            continue
-        sentence, tab, label = line.rpartition("\t")
-        label = label.strip()
-        if number == 1 and tab and label.lower() in ("score", "label"):
-            continue
-        if not tab:
-            raise ValueError(f"{where(path, number)}: no TAB between the sentence and the "
-                             f"label in {line[:80]!r}.")
-        if label not in ("0", "1"):
-            raise ValueError(f"{where(path, number)}: the label {label[:20]!r} is not 0 or 1.")
-        texts.append(sentence.rstrip())
-        labels.append(label == "1")
+    texts, labels = tab_labelled(path, _without_header(split_lines(read_text(path))))
     if not texts:
         raise ValueError(f"{where(path, 1)}: the file holds no labelled sentences.")
     return texts, labels_array(labels)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 
-from ._common import find_dataset_dir, labels_array, read_text, split_lines, where
+from ._common import (find_dataset_dir, labels_array, read_text, split_lines,
+                      tab_labelled, where)
 
 __all__ = ["load_data"]
 
@@ -21,9 +22,7 @@ ORIGIN = ("GLUE's SST-2.zip (https://gluebenchmark.com/tasks, "
 
 def read_glue_tsv(path):
     """(sentences, labels) of one GLUE SST-2 file; errors name the file and the line."""
-    text = read_text(path)
-    texts, labels = [], []
-    lines = split_lines(text)
+    lines = split_lines(read_text(path))
     header = next(lines, None)
     if header is None:
         raise ValueError(f"{where(path, 1)}: the file is empty; expected the header "
@@ -31,18 +30,7 @@ def read_glue_tsv(path):
     if header[1].rpartition("\t")[::2] != ("sentence", "label"):
         raise ValueError(f"{where(path, 1)}: expected the header 'sentence<TAB>label', "
                          f"found {header[1][:80]!r}.")
-    for number, line in lines:
-        if not line.strip():
-            continue
-        sentence, tab, label = line.rpartition("\t")
-        if not tab:
-            raise ValueError(f"{where(path, number)}: no TAB between the sentence and the "
-                             f"label in {line[:80]!r}.")
-        label = label.strip()
-        if label not in ("0", "1"):
-            raise ValueError(f"{where(path, number)}: the label {label[:20]!r} is not 0 or 1.")
-        texts.append(sentence.rstrip())
-        labels.append(label == "1")
+    texts, labels = tab_labelled(path, lines)
     if not texts:
         raise ValueError(f"{where(path, header[0])}: the file has a header but no sentences.")
     return texts, labels_array(labels)
