@@ -222,13 +222,11 @@ def child_sgemm(spec):
     return {"gflops": statistics.median(rates), "gflops_best": max(rates)}
 
 
-def child_seqattn(spec):
+def seqattn_model(wl, T=None):
+    """The seqattn model of workload `wl` ("small", "base" or "long" at length T) and its batch
+    size. benchmarks/profile_layers.py builds the same models."""
     import seqattn
     from seqattn import layers as L
-    seqattn.set_num_threads(spec["threads"])
-    seqattn.utils.set_random_seed(0)
-    wl, steps, warm = spec["workload"], spec["steps"], spec["warmup"]
-    res = {}
     if wl == "small":
         s = SMALL
         inp = seqattn.Input(shape=(s["T"],), dtype="int32")
@@ -240,28 +238,37 @@ def child_seqattn(spec):
         x = L.Dropout(0.1)(L.GlobalAveragePooling1D()(x))
         x = L.Dropout(0.1)(L.Dense(20, activation="relu")(x))
         out = L.Dense(2, activation="softmax")(x)
-        model = seqattn.Model(inputs=inp, outputs=out)
-        B = s["B"]
-        xd, yd = ids_data(B * steps, s["T"], s["V"])
-        xi, _ = ids_data(s["B_inf"] * spec["inf_batches"], s["T"], s["V"], seed=1)
-    elif wl == "base":
+        return seqattn.Model(inputs=inp, outputs=out), s["B"]
+    if wl == "base":
         b = BASE
         layers_ = [seqattn.Input(shape=(b["T"],), dtype="int32"),
                    L.TokenAndPositionEmbedding(b["V"], b["T"], b["C"])]
         layers_ += [L.TransformerEncoder(b["F"], b["H"], dropout=0.1) for _ in range(b["blocks"])]
         layers_ += [L.GlobalAveragePooling1D(), L.Dense(2, activation="softmax")]
-        model = seqattn.Sequential(layers_)
-        B = b["B"]
-        xd, yd = ids_data(B * steps, b["T"], b["V"])
+        return seqattn.Sequential(layers_), b["B"]
+    l = LONG
+    model = seqattn.Sequential([seqattn.Input(shape=(T, l["C"]), dtype="float32"),
+                                L.MultiHeadAttention(num_heads=l["H"], key_dim=l["d"]),
+                                L.GlobalAveragePooling1D(),
+                                L.Dense(1, activation="sigmoid")])
+    return model, l["B"]
+
+
+def child_seqattn(spec):
+    import seqattn
+    seqattn.set_num_threads(spec["threads"])
+    seqattn.utils.set_random_seed(0)
+    wl, steps, warm = spec["workload"], spec["steps"], spec["warmup"]
+    res = {}
+    model, B = seqattn_model(wl, spec.get("T"))
+    if wl == "small":
+        xd, yd = ids_data(B * steps, SMALL["T"], SMALL["V"])
+        xi, _ = ids_data(SMALL["B_inf"] * spec["inf_batches"], SMALL["T"], SMALL["V"], seed=1)
+    elif wl == "base":
+        xd, yd = ids_data(B * steps, BASE["T"], BASE["V"])
     else:  # long
         import numpy as np
-        l, T = LONG, spec["T"]
-        model = seqattn.Sequential([seqattn.Input(shape=(T, l["C"]), dtype="float32"),
-                                    L.MultiHeadAttention(num_heads=l["H"], key_dim=l["d"]),
-                                    L.GlobalAveragePooling1D(),
-                                    L.Dense(1, activation="sigmoid")])
-        B = l["B"]
-        xd = np.random.default_rng(0).standard_normal((B, T, l["C"])).astype(np.float32)
+        xd = np.random.default_rng(0).standard_normal((B, spec["T"], LONG["C"])).astype(np.float32)
         yd = np.ones((B, 1), dtype=np.float32)
     if wl == "long":
         model.compile(optimizer=seqattn.optimizers.SGD(0.01), loss="binary_crossentropy")

@@ -13,6 +13,7 @@
 #include "dropout.hpp"
 #include "embedding.hpp"
 #include "flatten.hpp"
+#include "gemm.hpp"
 #include "graph.hpp"
 #include "layer_norm.hpp"
 #include "losses.hpp"
@@ -229,10 +230,41 @@ PYBIND11_MODULE(_core, m) {
     d["build_type"] = SEQATTN_BUILD_TYPE;
     d["eigen"] = SEQATTN_EIGEN;
     d["simd"] = simd_in_use();
+    d["gemm_kernel"] = gemm_kernel_info();
     d["openmp"] = openmp_enabled();
     d["threads"] = num_threads();
     return d;
   });
+
+  // Kernel entry points for the agreement tests (tests/test_gemm.py), not a public API.
+  m.def("_gemm", [](const FloatArray& a, const FloatArray& b, py::array c_out, bool accumulate,
+                    py::object bias, bool transpose_a, bool transpose_b, bool reference) {
+    // c (m, n) = / += op(a) · op(b) [+ bias]; op(x) = xᵀ when transpose_x. c is written in place.
+    if (!py::isinstance<py::array_t<float>>(c_out) || !(c_out.flags() & py::array::c_style) ||
+        !c_out.writeable())
+      throw std::invalid_argument("_gemm: c must be a writable C-contiguous float32 array");
+    auto c = py::reinterpret_borrow<py::array_t<float>>(c_out);
+    if (a.ndim() != 2 || b.ndim() != 2 || c.ndim() != 2)
+      throw std::invalid_argument("_gemm: expected 2-D a, b and c");
+    const Index m = transpose_a ? a.shape(1) : a.shape(0), k = transpose_a ? a.shape(0) : a.shape(1);
+    const Index kb = transpose_b ? b.shape(1) : b.shape(0), n = transpose_b ? b.shape(0) : b.shape(1);
+    if (kb != k || c.shape(0) != m || c.shape(1) != n)
+      throw std::invalid_argument("_gemm: shapes do not chain");
+    std::vector<float> bv;
+    if (!bias.is_none()) {
+      FloatArray ba = FloatArray::ensure(bias);
+      if (!ba || ba.size() != n) throw std::invalid_argument("_gemm: bias must have n entries");
+      bv.assign(ba.data(), ba.data() + n);
+    }
+    const MatView A = transpose_a ? MatView{a.data(), 1, m} : MatView{a.data(), k, 1};
+    const MatView B = transpose_b ? MatView{b.data(), 1, k} : MatView{b.data(), n, 1};
+    float* C = c.mutable_data();
+    const float* bp = bv.empty() ? nullptr : bv.data();
+    py::gil_scoped_release release;
+    if (reference) gemm_reference(m, n, k, A, B, C, n, accumulate, bp);
+    else gemm(m, n, k, A, B, C, n, accumulate, bp);
+  }, py::arg("a"), py::arg("b"), py::arg("c"), py::arg("accumulate"), py::arg("bias"),
+     py::arg("transpose_a"), py::arg("transpose_b"), py::arg("reference"));
 
   py::class_<Layer, std::shared_ptr<Layer>>(m, "Layer")
       .def_property_readonly("kind", &Layer::kind)
@@ -394,5 +426,25 @@ PYBIND11_MODULE(_core, m) {
         return outputs_of(g);
       })
       .def("outputs", &outputs_of,
-           "The outputs of the last step (training-mode outputs after train_step).");
+           "The outputs of the last step (training-mode outputs after train_step).")
+      .def_readwrite("profiling", &Graph::profiling,
+                     "Time every node's forward and backward, the loss and the update.")
+      .def("reset_profile", &Graph::reset_profile)
+      .def("profile", [](const Graph& g) {
+        py::list nodes;
+        const auto& times = g.node_times();
+        for (std::size_t i = 0; i < times.size() && i < g.num_nodes(); ++i) {
+          py::dict d;
+          d["name"] = g.node_layer(i).name;
+          d["kind"] = g.node_layer(i).kind();
+          d["forward"] = times[i].forward;
+          d["backward"] = times[i].backward;
+          nodes.append(d);
+        }
+        py::dict r;
+        r["nodes"] = nodes;
+        r["loss"] = g.loss_seconds();
+        r["update"] = g.update_seconds();
+        return r;
+      }, "Seconds per node (forward, backward), loss and update, summed since reset_profile().");
 }

@@ -1,9 +1,22 @@
 #include "graph.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 namespace seqattn {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+}  // namespace
+
+void Graph::reset_profile() {
+  node_times_.assign(nodes_.size(), NodeTimes{});
+  loss_seconds_ = update_seconds_ = 0.0;
+}
 
 Graph::Graph(int num_inputs) : num_inputs_(num_inputs), values_(num_inputs), masks_(num_inputs),
                                grads_(num_inputs) {}
@@ -86,7 +99,10 @@ void Graph::forward(const std::vector<Tensor>& inputs, bool training) {
   }
   ctx_.training = training;
   ctx_.step = step;
-  for (auto& node : nodes_) {
+  if (profiling && node_times_.size() != nodes_.size()) reset_profile();
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    Node& node = nodes_[i];
+    const Clock::time_point t0 = profiling ? Clock::now() : Clock::time_point{};
     // Boundary checks on this step's inputs, once they exist: shapes when they change, values
     // (token ids, dtypes) every step. Forward passes have no side effects on the weights, so
     // raising part-way through leaves the model usable.
@@ -104,6 +120,7 @@ void Graph::forward(const std::vector<Tensor>& inputs, bool training) {
     node.layer->forward(in, out, ctx_);
     values_[node.output] = std::move(out.y);
     masks_[node.output] = std::move(out.mask);
+    if (profiling) node_times_[i].forward += seconds_since(t0);
   }
 }
 
@@ -143,8 +160,10 @@ double Graph::losses_and_seeds(const std::vector<Tensor>& y_true, const float* s
 }
 
 void Graph::backward() {
-  for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
-    const Node& node = *it;
+  if (profiling && node_times_.size() != nodes_.size()) reset_profile();
+  for (std::size_t i = nodes_.size(); i-- > 0;) {
+    const Node& node = nodes_[i];
+    const Clock::time_point t0 = profiling ? Clock::now() : Clock::time_point{};
     LayerInputs in = inputs_of(node);
     std::vector<Tensor*> dx;
     for (int v : node.inputs) {
@@ -157,6 +176,7 @@ void Graph::backward() {
     node.layer->backward(in, out, grads_[node.output], dx, ctx_);
     values_[node.output] = std::move(out.y);
     masks_[node.output] = std::move(out.mask);
+    if (profiling) node_times_[i].backward += seconds_since(t0);
   }
 }
 
@@ -164,7 +184,9 @@ double Graph::compute_gradients(const std::vector<Tensor>& inputs,
                                 const std::vector<Tensor>& y_true, const float* sample_weight,
                                 bool training) {
   forward(inputs, training);
+  const Clock::time_point t0 = profiling ? Clock::now() : Clock::time_point{};
   const double loss = losses_and_seeds(y_true, sample_weight, true);
+  if (profiling) loss_seconds_ += seconds_since(t0);
   backward();
   return loss;
 }
@@ -173,7 +195,9 @@ double Graph::train_step(const std::vector<Tensor>& inputs, const std::vector<Te
                          const float* sample_weight) {
   if (!optimizer_) throw std::invalid_argument("Graph: compile() was not called");
   const double loss = compute_gradients(inputs, y_true, sample_weight, true);
+  const Clock::time_point t0 = profiling ? Clock::now() : Clock::time_point{};
   optimizer_->apply(params());
+  if (profiling) update_seconds_ += seconds_since(t0);
   ++step;
   return loss;
 }

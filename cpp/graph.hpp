@@ -47,6 +47,18 @@ class Graph {
   std::shared_ptr<Optimizer> optimizer() const { return optimizer_; }
   std::uint64_t step = 0;  // completed training steps: the dropout stream
 
+  // Per-node wall time (seconds, summed over steps) while `profiling` is on: where a step's
+  // time goes, layer by layer (benchmarks/profile_layers.py prints it). Off: no clock reads.
+  struct NodeTimes { double forward = 0.0, backward = 0.0; };
+  bool profiling = false;
+  const std::vector<NodeTimes>& node_times() const { return node_times_; }
+  double loss_seconds() const { return loss_seconds_; }
+  double update_seconds() const { return update_seconds_; }
+  void reset_profile();
+  // The layer behind node i (nodes in the order they were added).
+  const Layer& node_layer(std::size_t i) const { return *nodes_[i].layer; }
+  std::size_t num_nodes() const { return nodes_.size(); }
+
  private:
   struct Node {
     std::shared_ptr<Layer> layer;
@@ -74,6 +86,8 @@ class Graph {
   std::vector<const Layer*> fused_;  // per output: the layer whose logits the loss reads, or null
   std::vector<double> last_losses_;
   Tensor seed_;                      // scratch: one loss's gradient before weighting
+  std::vector<NodeTimes> node_times_;  // per node, while profiling
+  double loss_seconds_ = 0.0, update_seconds_ = 0.0;
   Context ctx_;
 };
 

@@ -1,5 +1,5 @@
-// Dense products shared by layers (Dense, the attention projections): work split across
-// threads by disjoint blocks of the output, Eigen single-threaded inside each block.
+// Dense products shared by layers (Dense, the attention projections), on gemm() (gemm.hpp):
+// threads take disjoint tiles of the output; results do not depend on the thread count.
 #pragma once
 #include "tensor.hpp"
 
