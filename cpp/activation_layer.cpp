@@ -30,11 +30,10 @@ void ActivationLayer::forward(const LayerInputs& in, LayerOutput& out, const Con
   const Index C = x.dim(-1), N = x.size() / C;
   out.y.resize(x.shape);
   const Index nb = (N + kRowBlock - 1) / kRowBlock;
-  SEQATTN_PARALLEL_FOR_IF(nb > 1 && N * C >= kParallelMin)
-  for (Index blk = 0; blk < nb; ++blk) {
+  parallel_for(nb, nb > 1 && N * C >= kParallelMin, [&](Index blk) {
     const Index r0 = blk * kRowBlock, rows = std::min(kRowBlock, N - r0);
     activation_forward(activation_, x.ptr() + r0 * C, out.y.ptr() + r0 * C, rows, C);
-  }
+  });
   if (const Mask* m = in.mask_of(0)) out.mask.assign(*m); else out.mask.clear();
 }
 
@@ -46,15 +45,14 @@ void ActivationLayer::backward(const LayerInputs& in, const LayerOutput& out, co
   dz_.resize({N, C});
   float* d = dx[0]->ptr();
   const Index nb = (N + kRowBlock - 1) / kRowBlock;
-  SEQATTN_PARALLEL_FOR_IF(nb > 1 && N * C >= kParallelMin)
-  for (Index blk = 0; blk < nb; ++blk) {
+  parallel_for(nb, nb > 1 && N * C >= kParallelMin, [&](Index blk) {
     const Index r0 = blk * kRowBlock, rows = std::min(kRowBlock, N - r0);
     const Index off = r0 * C;
     // Inverts y = f(x): dz = f'(x)·dy (overwrites dz), then dx += dz.
     activation_backward(activation_, x.ptr() + off, out.y.ptr() + off, dy.ptr() + off,
                         dz_.ptr() + off, rows, C);
     for (Index i = off; i < off + rows * C; ++i) d[i] += dz_.ptr()[i];
-  }
+  });
 }
 
 }  // namespace seqattn

@@ -243,8 +243,7 @@ void MultiHeadAttention::forward(const LayerInputs& in, LayerOutput& out, const 
   const float scale = 1.0f / std::sqrt(static_cast<float>(Dk));
   const std::uint64_t rng_seed = seed, step = ctx.step;
 
-  SEQATTN_PARALLEL_FOR
-  for (Index bh = 0; bh < B * H; ++bh) {
+  parallel_for(B * H, true, [&](Index bh) {
     const Index b = bh / H, h = bh % H;
     // Per-thread work space, hot in cache: the scores never go to the large P buffer.
     float* work = scratch_.data() + thread_id() * per_thread;
@@ -293,7 +292,7 @@ void MultiHeadAttention::forward(const LayerInputs& in, LayerOutput& out, const 
 
     // O = Pd·V   (T, Dv)
     Oh.noalias() = ConstMatMap(pv, T, S) * Vh;
-  }
+  });
 
   // y = O·Wo + bo   (B*T, H*Dv)·(H*Dv, Cout)
   out.y.resize({B, T, Cout_});
@@ -331,8 +330,7 @@ void MultiHeadAttention::backward(const LayerInputs& in, const LayerOutput& /*ou
   const float inv_keep = dropped_ ? 1.0f / (1.0f - dropout_) : 1.0f;
   const bool dropped = dropped_;
 
-  SEQATTN_PARALLEL_FOR
-  for (Index bh = 0; bh < B * H; ++bh) {
+  parallel_for(B * H, true, [&](Index bh) {
     const Index b = bh / H, h = bh % H;
     float* work = scratch_.data() + thread_id() * per_thread;
     MatMap dP(work, T, S);
@@ -372,7 +370,7 @@ void MultiHeadAttention::backward(const LayerInputs& in, const LayerOutput& /*ou
     // scores = Q·Kᵀ  ->  dQ = dS·K (T, Dk), dK = dSᵀ·Q (S, Dk)
     dQh.noalias() = dP * Kh;
     dKh.noalias() = dP.transpose() * Qh;
-  }
+  });
 
   // Q = query·Wq + bq  ->  dquery += dQ·Wqᵀ, dWq += queryᵀ·dQ, dbq += Σ dQ
   linear_backward(dquery, grad_of(wq_), grad_of(bq_), dQ_.ptr(), query.ptr(), value_of(wq_),

@@ -26,9 +26,7 @@ Shape Dense::output_shape(const std::vector<Shape>& in) const {
 void Dense::forward(const LayerInputs& in, LayerOutput& out, const Context&) {
   const Tensor& x = *in.x[0];  // (N, Cin)
   const Index N = x.size() / Cin;
-  Shape s = x.shape;
-  s.back() = U;
-  out.y.resize(s);  // (N, U)
+  out.y.resize_last(x.shape, U);  // (N, U)
   const float* b = use_bias ? params_[1].value.data() : nullptr;
   if (activation_ == Activation::Linear) {
     linear_forward(out.y.ptr(), x.ptr(), params_[0].value.data(), b, N, Cin, U);

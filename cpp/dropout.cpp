@@ -41,12 +41,11 @@ void Dropout::forward(const LayerInputs& in, LayerOutput& out, const Context& ct
     const std::uint64_t s = seed, step = ctx.step;
     std::uint8_t* keep = keep_.data();
     const float r = rate;
-    SEQATTN_PARALLEL_FOR_IF(n >= kParallelMin)
-    for (Index i = 0; i < n; ++i) {
+    parallel_for(n, n >= kParallelMin, [&](Index i) {
       const bool k = uniform01(s, step, static_cast<std::uint64_t>(i)) >= r;
       keep[i] = k;
       y[i] = k ? xs[i] * inv_keep : 0.0f;
-    }
+    });
   }
   if (const Mask* m = in.mask_of(0)) out.mask.assign(*m); else out.mask.clear();
 }
@@ -64,9 +63,9 @@ void Dropout::backward(const LayerInputs& in, const LayerOutput&, const Tensor& 
   // Inverts y = x · keep / (1 - rate), with the keep decisions of the forward pass.
   const float inv_keep = 1.0f / (1.0f - rate);
   const std::uint8_t* keep = keep_.data();
-  SEQATTN_PARALLEL_FOR_IF(n >= kParallelMin)
-  for (Index i = 0; i < n; ++i)
+  parallel_for(n, n >= kParallelMin, [&](Index i) {
     if (keep[i]) d[i] += g[i] * inv_keep;
+  });
 }
 
 }  // namespace seqattn

@@ -157,8 +157,9 @@ void gemm(Index m, Index n, Index k, MatView A, MatView B, float* C, Index ldc, 
   float* packed_b = t_packed_b.get(n_panels * NR * kc_max);
   float* packed_a = t_packed_a.get(static_cast<Index>(threads) * MC * kc_max);
 
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
+  // The same body runs inside a parallel region or, with one thread, plainly (its orphaned
+  // `omp for` then runs every iteration): never a serialised region (see parallel_for).
+  auto run = [&]() {
     float* my_a = packed_a + thread_id() * MC * kc_max;
     for (Index p0 = 0; p0 < k; p0 += KC) {
       const Index kc = std::min(KC, k - p0);
@@ -180,6 +181,12 @@ void gemm(Index m, Index n, Index k, MatView A, MatView B, float* C, Index ldc, 
       }
       // (implicit barrier: the next k block repacks B)
     }
+  };
+  if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+    run();
+  } else {
+    run();
   }
 }
 

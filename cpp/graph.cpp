@@ -25,7 +25,8 @@ int Graph::add_node(std::shared_ptr<Layer> layer, std::vector<int> inputs) {
   const int id = static_cast<int>(values_.size());
   for (int v : inputs)
     if (v >= id) throw std::invalid_argument("Graph: a node may only read earlier values");
-  nodes_.push_back({layer, std::move(inputs), id, {}});
+  nodes_.push_back({layer, std::move(inputs), id, {}, {}, {}});
+  wired_ = false;
   bool seen = false;
   for (const auto& l : layers_) seen = seen || l == layer;
   if (!seen) layers_.push_back(layer);
@@ -73,28 +74,46 @@ void Graph::compile(std::vector<std::shared_ptr<Loss>> losses, std::vector<doubl
   }
 }
 
-std::vector<Param*> Graph::params() {
-  std::vector<Param*> ps;
+void Graph::wire() {
+  for (Node& node : nodes_) {
+    node.in.x.clear();
+    node.in.mask.clear();
+    node.dx.clear();
+    for (int v : node.inputs) {
+      node.in.x.push_back(v < 0 ? nullptr : &values_[v]);
+      node.in.mask.push_back(v < 0 ? nullptr : &masks_[v]);
+      node.dx.push_back(v >= num_inputs_ ? &grads_[v] : nullptr);  // model inputs: no gradient
+    }
+  }
+  params_.clear();
   for (auto& l : layers_)
-    for (auto& p : l->params()) ps.push_back(&p);
-  return ps;
+    for (auto& p : l->params()) params_.push_back(&p);
+  grad_zeroed_.assign(values_.size(), 0);
+  wired_ = true;
 }
 
-LayerInputs Graph::inputs_of(const Node& node) const {
-  LayerInputs in;
-  for (int v : node.inputs) {
-    in.x.push_back(v < 0 ? nullptr : &values_[v]);
-    in.mask.push_back(v < 0 ? nullptr : &masks_[v]);
+const std::vector<Param*>& Graph::params() {
+  if (!wired_) wire();
+  return params_;
+}
+
+Tensor& Graph::zeroed_grad(int v) {
+  Tensor& g = grads_[v];
+  if (!grad_zeroed_[v]) {
+    g.resize(values_[v].shape);
+    g.zero();
+    grad_zeroed_[v] = 1;
   }
-  return in;
+  return g;
 }
 
 void Graph::forward(const std::vector<Tensor>& inputs, bool training) {
   if (static_cast<int>(inputs.size()) != num_inputs_)
     throw std::invalid_argument("Model expects " + std::to_string(num_inputs_) + " input(s), received " +
                                 std::to_string(inputs.size()));
+  if (!wired_) wire();
   for (int i = 0; i < num_inputs_; ++i) {
-    values_[i] = inputs[i];
+    values_[i] = inputs[i];  // copy-assign: reuses the capacity of the last step's inputs
     masks_[i].clear();
   }
   ctx_.training = training;
@@ -106,12 +125,15 @@ void Graph::forward(const std::vector<Tensor>& inputs, bool training) {
     // Boundary checks on this step's inputs, once they exist: shapes when they change, values
     // (token ids, dtypes) every step. Forward passes have no side effects on the weights, so
     // raising part-way through leaves the model usable.
-    LayerInputs in = inputs_of(node);
-    std::vector<Shape> shapes;
-    for (const Tensor* t : in.x) shapes.push_back(t ? t->shape : Shape{});
-    if (shapes != node.seen_shapes) {
+    const LayerInputs& in = node.in;
+    bool same = node.seen_shapes.size() == in.x.size();
+    for (std::size_t j = 0; same && j < in.x.size(); ++j)
+      same = in.x[j] ? in.x[j]->shape == node.seen_shapes[j] : node.seen_shapes[j].empty();
+    if (!same) {
+      std::vector<Shape> shapes;
+      for (const Tensor* t : in.x) shapes.push_back(t ? t->shape : Shape{});
       node.layer->output_shape(shapes);  // throws with the layer's name on a mismatch
-      node.seen_shapes = shapes;
+      node.seen_shapes = std::move(shapes);
     }
     node.layer->check_values(in);
     LayerOutput out;
@@ -133,13 +155,10 @@ double Graph::losses_and_seeds(const std::vector<Tensor>& y_true, const float* s
   for (std::size_t i = 0; i < outputs_.size(); ++i)
     if (losses_[i]) losses_[i]->check(output(i), y_true[i]);
   if (with_grad) {
-    // Clear every gradient the backward pass accumulates into.
+    // Clear every parameter gradient the backward pass accumulates into; value gradients
+    // are zeroed on first use (zeroed_grad).
     for (Param* p : params()) std::fill(p->grad.begin(), p->grad.end(), 0.0f);
-    for (const auto& node : nodes_) {
-      Tensor& g = grads_[node.output];
-      g.resize(values_[node.output].shape);
-      g.zero();
-    }
+    std::fill(grad_zeroed_.begin(), grad_zeroed_.end(), 0);
   }
   last_losses_.assign(outputs_.size(), 0.0);
   double total = 0.0;
@@ -151,7 +170,7 @@ double Graph::losses_and_seeds(const std::vector<Tensor>& y_true, const float* s
                                                    with_grad ? &seed_ : nullptr, logits);
     total += loss_weights_[i] * last_losses_[i];
     if (with_grad) {  // the output's gradient (w.r.t. logits when fused) += weight · dL_i
-      Tensor& g = grads_[outputs_[i]];
+      Tensor& g = zeroed_grad(outputs_[i]);
       const float w = static_cast<float>(loss_weights_[i]);
       for (Index j = 0; j < g.size(); ++j) g.data[j] += w * seed_.data[j];
     }
@@ -162,18 +181,19 @@ double Graph::losses_and_seeds(const std::vector<Tensor>& y_true, const float* s
 void Graph::backward() {
   if (profiling && node_times_.size() != nodes_.size()) reset_profile();
   for (std::size_t i = nodes_.size(); i-- > 0;) {
-    const Node& node = nodes_[i];
+    Node& node = nodes_[i];
     const Clock::time_point t0 = profiling ? Clock::now() : Clock::time_point{};
-    LayerInputs in = inputs_of(node);
-    std::vector<Tensor*> dx;
-    for (int v : node.inputs) {
+    // Float values get gradients (token ids do not); the first contribution finds zeros.
+    for (std::size_t j = 0; j < node.inputs.size(); ++j) {
+      const int v = node.inputs[j];
       const bool needs = v >= num_inputs_ && values_[v].dtype == DType::Float32;
-      dx.push_back(needs ? &grads_[v] : nullptr);
+      node.dx[j] = needs ? &zeroed_grad(v) : nullptr;
     }
+    const Tensor& dy = zeroed_grad(node.output);  // zeros when no later node read it
     LayerOutput out;
     out.y = std::move(values_[node.output]);
     out.mask = std::move(masks_[node.output]);
-    node.layer->backward(in, out, grads_[node.output], dx, ctx_);
+    node.layer->backward(node.in, out, dy, node.dx, ctx_);
     values_[node.output] = std::move(out.y);
     masks_[node.output] = std::move(out.mask);
     if (profiling) node_times_[i].backward += seconds_since(t0);

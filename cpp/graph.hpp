@@ -42,7 +42,8 @@ class Graph {
   std::size_t num_outputs() const { return outputs_.size(); }
   const Tensor& output(std::size_t i) const { return values_[outputs_[i]]; }
   const std::vector<double>& last_losses() const { return last_losses_; }
-  std::vector<Param*> params();  // every layer's params, node order (Keras get_weights order)
+  // Every layer's params, node order (Keras get_weights order).
+  const std::vector<Param*>& params();
   const std::vector<std::shared_ptr<Layer>>& layers() const { return layers_; }
   std::shared_ptr<Optimizer> optimizer() const { return optimizer_; }
   std::uint64_t step = 0;  // completed training steps: the dropout stream
@@ -65,13 +66,23 @@ class Graph {
     std::vector<int> inputs;
     int output;
     std::vector<Shape> seen_shapes;  // input shapes last validated
+    // Wired once (wire()): pointers into values_, masks_ and grads_, reused every step so a
+    // step builds no vectors.
+    LayerInputs in;
+    std::vector<Tensor*> dx;
   };
+  // Points every node at its inputs' values, masks and gradients, and lists the params; run
+  // before the first step after nodes were added (values_ may have moved).
+  void wire();
+  // Makes grads_[v] a zero tensor shaped like values_[v], once per backward pass: the first
+  // gradient contribution then accumulates into zeros, and a value nobody reads is zeroed
+  // only when its producer needs it.
+  Tensor& zeroed_grad(int v);
   void forward(const std::vector<Tensor>& inputs, bool training);
   // Every output's loss; with_grad also clears all gradients and seeds the outputs' ones.
   double losses_and_seeds(const std::vector<Tensor>& y_true, const float* sample_weight,
                           bool with_grad);
   void backward();
-  LayerInputs inputs_of(const Node& node) const;
 
   int num_inputs_;
   std::vector<int> outputs_;
@@ -80,6 +91,9 @@ class Graph {
   std::vector<Tensor> values_;  // forward values, indexed by value id
   std::vector<Mask> masks_;     // their padding masks (empty = none)
   std::vector<Tensor> grads_;   // dL/dvalue, for float values produced by nodes
+  std::vector<char> grad_zeroed_;  // per value: grads_[v] zeroed in this backward pass
+  std::vector<Param*> params_;     // every layer's params (wire())
+  bool wired_ = false;
   std::vector<std::shared_ptr<Loss>> losses_;  // one per output
   std::vector<double> loss_weights_;
   std::shared_ptr<Optimizer> optimizer_;

@@ -48,8 +48,7 @@ void LayerNormalization::forward(const LayerInputs& in, LayerOutput& out, const 
   const float* g = gamma_ >= 0 ? params_[gamma_].value.data() : nullptr;  // (C)
   const float* b = beta_ >= 0 ? params_[beta_].value.data() : nullptr;    // (C)
   const float inv_c = 1.0f / static_cast<float>(C);
-  SEQATTN_PARALLEL_FOR_IF(N * C >= kParallelMin)
-  for (Index n = 0; n < N; ++n) {
+  parallel_for(N, N * C >= kParallelMin, [&](Index n) {
     const float* xr = x.ptr() + n * C;
     float* yr = out.y.ptr() + n * C;
     // Two passes (mean, then variance about it): no cancellation for rows far from zero.
@@ -66,7 +65,7 @@ void LayerNormalization::forward(const LayerInputs& in, LayerOutput& out, const 
     }
     mean_[n] = mean;
     rstd_[n] = rstd;
-  }
+  });
   if (const Mask* m = in.mask_of(0)) out.mask.assign(*m); else out.mask.clear();
 }
 
@@ -83,8 +82,7 @@ void LayerNormalization::backward(const LayerInputs& in, const LayerOutput&, con
     std::fill(partial_.begin(), partial_.end(), 0.0f);
   }
   const float inv_c = 1.0f / static_cast<float>(C);
-  SEQATTN_PARALLEL_FOR_IF(nb > 1 && N * C >= kParallelMin)
-  for (Index blk = 0; blk < nb; ++blk) {
+  parallel_for(nb, nb > 1 && N * C >= kParallelMin, [&](Index blk) {
     float* pg = param_grads ? partial_.data() + blk * 2 * C : nullptr;  // (C) dgamma partial
     float* pb = param_grads ? pg + C : nullptr;                         // (C) dbeta partial
     const Index n_end = std::min(N, (blk + 1) * kRowBlock);
@@ -116,7 +114,7 @@ void LayerNormalization::backward(const LayerInputs& in, const LayerOutput&, con
         dr[c] += rstd * (dnorm - dnorm_mean - norm * dnorm_norm_mean);
       }
     }
-  }
+  });
   // The block partials, added in block order (fixed whatever the thread count).
   if (!param_grads) return;
   float* dg = gamma_ >= 0 ? params_[gamma_].grad.data() : nullptr;

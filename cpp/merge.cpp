@@ -33,12 +33,11 @@ void Add::forward(const LayerInputs& in, LayerOutput& out, const Context&) {
   out.y.resize(in.x[0]->shape);
   float* y = out.y.ptr();
   // Inputs are added in list order for every element: the same rounding on any thread.
-  SEQATTN_PARALLEL_FOR_IF(n >= kParallelMin)
-  for (Index i = 0; i < n; ++i) {
+  parallel_for(n, n >= kParallelMin, [&](Index i) {
     float s = in.x[0]->ptr()[i];
     for (std::size_t j = 1; j < k; ++j) s += in.x[j]->ptr()[i];
     y[i] = s;
-  }
+  });
   // mask = AND of the masks that exist (Keras Merge.compute_mask).
   out.mask.clear();
   for (std::size_t j = 0; j < k; ++j) {
@@ -62,8 +61,9 @@ void Add::backward(const LayerInputs&, const LayerOutput&, const Tensor& dy,
   for (Tensor* d : dx) {
     if (!d) continue;
     float* dp = d->ptr();
-    SEQATTN_PARALLEL_FOR_IF(n >= kParallelMin)
-    for (Index i = 0; i < n; ++i) dp[i] += g[i];
+    parallel_for(n, n >= kParallelMin, [&](Index i) {
+      dp[i] += g[i];
+    });
   }
 }
 

@@ -50,16 +50,16 @@ void SGD::update(Param& p, std::size_t i, std::int64_t) {
   const float* g = p.grad.data();
   const Index n = p.size();
   if (momentum <= 0.0) {
-    SEQATTN_PARALLEL_FOR_IF(n > 32768)
-    for (Index j = 0; j < n; ++j) w[j] -= lr * g[j];
+    parallel_for(n, n > 32768, [&](Index j) {
+      w[j] -= lr * g[j];
+    });
     return;
   }
   float* v = velocity_[i].data();
-  SEQATTN_PARALLEL_FOR_IF(n > 32768)
-  for (Index j = 0; j < n; ++j) {
+  parallel_for(n, n > 32768, [&](Index j) {
     v[j] = mu * v[j] - lr * g[j];
     w[j] += nesterov ? mu * v[j] - lr * g[j] : v[j];
-  }
+  });
 }
 
 // --------------------------------------------------------------------- Adam
@@ -89,13 +89,12 @@ void Adam::update(Param& p, std::size_t i, std::int64_t t) {
   float* m = m_[i].data();
   float* v = v_[i].data();
   const Index n = p.size();
-  SEQATTN_PARALLEL_FOR_IF(n > 32768)
-  for (Index j = 0; j < n; ++j) {
+  parallel_for(n, n > 32768, [&](Index j) {
     if (decay != 0.0f) w[j] -= w[j] * decay;
     m[j] += (g[j] - m[j]) * one_b1;
     v[j] += (g[j] * g[j] - v[j]) * one_b2;
     w[j] -= alpha * m[j] / (std::sqrt(v[j]) + eps);
-  }
+  });
 }
 
 }  // namespace seqattn

@@ -2,6 +2,8 @@
 // memory; Eigen's products inside them run single-threaded (EIGEN_DONT_PARALLELIZE).
 #pragma once
 
+#include <cstdint>
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -14,11 +16,29 @@ int num_threads();
 void set_num_threads(int n);  // n >= 1; validated in the binding
 bool openmp_enabled();
 
+// body(i) for every i in [0, n), on the library's threads when `parallel` holds and more than
+// one thread is set (static schedule; each i must write its own memory), else as a plain
+// loop. Never a one-thread OpenMP region: libgomp allocates and frees a team for every
+// serialised region (`if(false)` or num_threads(1)), and the steady-state training step must
+// not allocate (tests/test_allocations.py).
+template <class Body>
+inline void parallel_for(std::int64_t n, bool parallel, Body&& body) {
+#ifdef _OPENMP
+  if (parallel && n > 1 && num_threads() > 1) {
+#pragma omp parallel for schedule(static) num_threads(num_threads())
+    for (std::int64_t i = 0; i < n; ++i) body(i);
+    return;
+  }
+#endif
+  for (std::int64_t i = 0; i < n; ++i) body(i);
+}
+
 }  // namespace seqattn
 
 #define SEQATTN_STR2(x) #x
 #define SEQATTN_STR(x) SEQATTN_STR2(x)
 // `parallel for` over independent iterations; deterministic because writes are disjoint.
+// Prefer parallel_for above: these enter an OpenMP region even with one thread.
 #define SEQATTN_PARALLEL_FOR _Pragma("omp parallel for schedule(static) num_threads(seqattn::num_threads())")
 // The same, only when `cond` holds (small loops are cheaper than waking the threads).
 #define SEQATTN_PARALLEL_FOR_IF(cond) \

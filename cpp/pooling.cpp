@@ -27,8 +27,7 @@ void GlobalAveragePooling1D::forward(const LayerInputs& in, LayerOutput& out, co
   out.y.resize({B, C});
   out.mask.clear();
   inv_count_.resize(B);
-  SEQATTN_PARALLEL_FOR
-  for (Index b = 0; b < B; ++b) {
+  parallel_for(B, true, [&](Index b) {
     float* y = out.y.ptr() + b * C;
     std::fill(y, y + C, 0.0f);
     Index count = 0;
@@ -40,7 +39,7 @@ void GlobalAveragePooling1D::forward(const LayerInputs& in, LayerOutput& out, co
     }
     inv_count_[b] = count ? 1.0f / static_cast<float>(count) : 0.0f;
     for (Index c = 0; c < C; ++c) y[c] *= inv_count_[b];
-  }
+  });
 }
 
 void GlobalAveragePooling1D::backward(const LayerInputs& in, const LayerOutput&, const Tensor& dy,
@@ -50,15 +49,14 @@ void GlobalAveragePooling1D::backward(const LayerInputs& in, const LayerOutput&,
   const Index B = x.dim(0), T = x.dim(1), C = x.dim(2);
   const Mask* m = in.mask_of(0);
   // Inverts y[b] = Σ_t m x[b,t] / count: each real step gets dy[b] / count.
-  SEQATTN_PARALLEL_FOR
-  for (Index b = 0; b < B; ++b) {
+  parallel_for(B, true, [&](Index b) {
     const float* g = dy.ptr() + b * C;
     for (Index t = 0; t < T; ++t) {
       if (m && !m->data[b * T + t]) continue;
       float* d = dx[0]->ptr() + (b * T + t) * C;
       for (Index c = 0; c < C; ++c) d[c] += g[c] * inv_count_[b];
     }
-  }
+  });
 }
 
 // ----------------------------------------------------------- GlobalMaxPooling1D
@@ -73,8 +71,7 @@ void GlobalMaxPooling1D::forward(const LayerInputs& in, LayerOutput& out, const 
   out.y.resize({B, C});
   out.mask.clear();
   argmax_.resize(B * C);
-  SEQATTN_PARALLEL_FOR
-  for (Index b = 0; b < B; ++b) {
+  parallel_for(B, true, [&](Index b) {
     float* y = out.y.ptr() + b * C;
     Index* arg = argmax_.data() + b * C;
     std::fill(arg, arg + C, Index(-1));
@@ -88,7 +85,7 @@ void GlobalMaxPooling1D::forward(const LayerInputs& in, LayerOutput& out, const 
           arg[c] = t;
         }
     }
-  }
+  });
 }
 
 void GlobalMaxPooling1D::backward(const LayerInputs& in, const LayerOutput&, const Tensor& dy,
@@ -97,12 +94,12 @@ void GlobalMaxPooling1D::backward(const LayerInputs& in, const LayerOutput&, con
   const Tensor& x = *in.x[0];
   const Index B = x.dim(0), T = x.dim(1), C = x.dim(2);
   // Inverts y[b,c] = x[b, argmax, c]: the winning step gets the whole gradient.
-  SEQATTN_PARALLEL_FOR
-  for (Index b = 0; b < B; ++b)
+  parallel_for(B, true, [&](Index b) {
     for (Index c = 0; c < C; ++c) {
       const Index t = argmax_[b * C + c];
       if (t >= 0) dx[0]->ptr()[(b * T + t) * C + c] += dy.ptr()[b * C + c];
     }
+  });
 }
 
 }  // namespace seqattn

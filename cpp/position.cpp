@@ -20,8 +20,9 @@ void check_btc(const std::string& kind, const std::string& name, const std::vect
 
 // y[b] = table (T, C) for every b.
 void broadcast_rows(float* y, const float* table, Index B, Index TC) {
-  SEQATTN_PARALLEL_FOR_IF(B * TC >= kParallelMin)
-  for (Index b = 0; b < B; ++b) std::copy(table, table + TC, y + b * TC);
+  parallel_for(B, B * TC >= kParallelMin, [&](Index b) {
+    std::copy(table, table + TC, y + b * TC);
+  });
 }
 }  // namespace
 
@@ -65,14 +66,13 @@ void PositionEmbedding::backward(const LayerInputs& in, const LayerOutput&, cons
   const Index B = in.x[0]->dim(0), T = in.x[0]->dim(1);
   float* dW = params_[0].grad.data();
   const float* g = dy.ptr();
-  SEQATTN_PARALLEL_FOR_IF(B * T * C >= kParallelMin)
-  for (Index t = 0; t < T; ++t) {
+  parallel_for(T, B * T * C >= kParallelMin, [&](Index t) {
     float* row = dW + t * C;
     for (Index b = 0; b < B; ++b) {
       const float* gr = g + (b * T + t) * C;
       for (Index c = 0; c < C; ++c) row[c] += gr[c];
     }
-  }
+  });
 }
 
 // ------------------------------------------------------------- SinePositionEncoding

@@ -9,6 +9,7 @@
 
 #include <Eigen/Core>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -45,8 +46,23 @@ struct Tensor {
   Index size() const { return shape_size(shape); }
   Index dim(int i) const { return shape[i < 0 ? shape.size() + i : i]; }
   int rank() const { return static_cast<int>(shape.size()); }
+  // Every resize reuses the capacity of `shape` and of the data: no heap allocation once a
+  // tensor has held its largest size (the steady-state training step allocates nothing).
   void resize(const Shape& s) {
     shape = s;
+    resize_data();
+  }
+  void resize(std::initializer_list<Index> s) {  // resize({B, T, C}): no temporary Shape
+    shape.assign(s);
+    resize_data();
+  }
+  // The shape of `like` with its last axis replaced by `last` (Dense: (..., Cin) -> (..., U)).
+  void resize_last(const Shape& like, Index last) {
+    shape = like;
+    shape.back() = last;
+    resize_data();
+  }
+  void resize_data() {
     if (dtype == DType::Float32) data.resize(size()); else ids.resize(size());
   }
   void zero() { std::fill(data.begin(), data.end(), 0.0f); }
