@@ -10,6 +10,7 @@ namespace seqattn {
 
 namespace {
 constexpr Index kParallelMin = 32768;  // elements; smaller tensors stay on one thread
+constexpr Index kBlock = 8192;         // elements per parallel block
 }  // namespace
 
 Dropout::Dropout(float rate_) : rate(rate_) {
@@ -39,12 +40,20 @@ void Dropout::forward(const LayerInputs& in, LayerOutput& out, const Context& ct
     keep_.resize(n);
     const float inv_keep = 1.0f / (1.0f - rate);
     const std::uint64_t s = seed, step = ctx.step;
-    std::uint8_t* keep = keep_.data();
+    std::uint8_t* keep_all = keep_.data();
     const float r = rate;
-    parallel_for(n, n >= kParallelMin, [&](Index i) {
-      const bool k = uniform01(s, step, static_cast<std::uint64_t>(i)) >= r;
-      keep[i] = k;
-      y[i] = k ? xs[i] * inv_keep : 0.0f;
+    parallel_for_blocks(n, kBlock, n >= kParallelMin, [&](Index begin, Index end) {
+      // Locals, so the byte stores cannot alias the pointers (see parallel_for_blocks).
+      std::uint8_t* keep = keep_all;
+      const float* xl = xs;
+      float* yl = y;
+      const std::uint64_t sl = s, stepl = step;
+      const float rl = r, scale = inv_keep;
+      for (Index i = begin; i < end; ++i) {
+        const bool k = uniform01(sl, stepl, static_cast<std::uint64_t>(i)) >= rl;
+        keep[i] = k;
+        yl[i] = k ? xl[i] * scale : 0.0f;
+      }
     });
   }
   if (const Mask* m = in.mask_of(0)) out.mask.assign(*m); else out.mask.clear();
@@ -62,9 +71,14 @@ void Dropout::backward(const LayerInputs& in, const LayerOutput&, const Tensor& 
   }
   // Inverts y = x · keep / (1 - rate), with the keep decisions of the forward pass.
   const float inv_keep = 1.0f / (1.0f - rate);
-  const std::uint8_t* keep = keep_.data();
-  parallel_for(n, n >= kParallelMin, [&](Index i) {
-    if (keep[i]) d[i] += g[i] * inv_keep;
+  const std::uint8_t* keep_all = keep_.data();
+  parallel_for_blocks(n, kBlock, n >= kParallelMin, [&](Index begin, Index end) {
+    const std::uint8_t* keep = keep_all;
+    const float* gl = g;
+    float* dl = d;
+    const float scale = inv_keep;
+    for (Index i = begin; i < end; ++i)
+      if (keep[i]) dl[i] += gl[i] * scale;
   });
 }
 

@@ -1,5 +1,6 @@
 #include "optimizers.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "parallel.hpp"
@@ -8,20 +9,44 @@ namespace seqattn {
 
 void Optimizer::apply(const std::vector<Param*>& params) {
   ensure_slots(params);
+  bool same = chunked_for_.size() == params.size();
+  for (std::size_t i = 0; same && i < params.size(); ++i) same = chunked_for_[i] == params[i];
+  if (!same) {  // first step (or a new parameter list): cut the parameters into chunks
+    chunks_.clear();
+    chunked_for_.assign(params.begin(), params.end());
+    for (std::size_t i = 0; i < params.size(); ++i)
+      for (Index b = 0; b < params[i]->size(); b += kChunk)
+        chunks_.push_back({i, b, std::min(b + kChunk, params[i]->size())});
+    chunk_sq_.assign(chunks_.size(), 0.0);
+  }
+  const Index nchunks = static_cast<Index>(chunks_.size());
   if (clipnorm > 0.0) {
-    // Global norm over all gradients, summed in a fixed order (deterministic).
+    // Global norm: Σ g² per chunk in parallel, then the partial sums in chunk order.
+    parallel_for(nchunks, nchunks > 1, [&](Index c) {
+      const Chunk& ch = chunks_[c];
+      const float* g = params[ch.param]->grad.data();
+      double sq = 0.0;
+      for (Index j = ch.begin; j < ch.end; ++j) sq += static_cast<double>(g[j]) * g[j];
+      chunk_sq_[c] = sq;
+    });
     double sq = 0.0;
-    for (const Param* p : params)
-      for (float g : p->grad) sq += static_cast<double>(g) * g;
+    for (double s : chunk_sq_) sq += s;
     const double norm = std::sqrt(sq);
     if (norm > clipnorm) {
       const float scale = static_cast<float>(clipnorm / norm);
-      for (Param* p : params)
-        for (float& g : p->grad) g *= scale;
+      parallel_for(nchunks, nchunks > 1, [&](Index c) {
+        const Chunk& ch = chunks_[c];
+        float* g = params[ch.param]->grad.data();
+        for (Index j = ch.begin; j < ch.end; ++j) g[j] *= scale;
+      });
     }
   }
   const std::int64_t t = iterations + 1;
-  for (std::size_t i = 0; i < params.size(); ++i) update(*params[i], i, t);
+  prepare(t);
+  parallel_for(nchunks, nchunks > 1, [&](Index c) {
+    const Chunk& ch = chunks_[c];
+    update(*params[ch.param], ch.param, ch.begin, ch.end);
+  });
   iterations = t;
 }
 
@@ -44,22 +69,31 @@ std::vector<std::vector<float>*> SGD::slots() {
   return r;
 }
 
-void SGD::update(Param& p, std::size_t i, std::int64_t) {
-  const float lr = static_cast<float>(learning_rate), mu = static_cast<float>(momentum);
+void SGD::prepare(std::int64_t) {
+  lr_ = static_cast<float>(learning_rate);
+  mu_ = static_cast<float>(momentum);
+}
+
+void SGD::update(Param& p, std::size_t i, Index begin, Index end) {
+  const float lr = lr_, mu = mu_;
   float* w = p.value.data();
   const float* g = p.grad.data();
-  const Index n = p.size();
   if (momentum <= 0.0) {
-    parallel_for(n, n > 32768, [&](Index j) {
-      w[j] -= lr * g[j];
-    });
+    for (Index j = begin; j < end; ++j) w[j] -= lr * g[j];
     return;
   }
   float* v = velocity_[i].data();
-  parallel_for(n, n > 32768, [&](Index j) {
-    v[j] = mu * v[j] - lr * g[j];
-    w[j] += nesterov ? mu * v[j] - lr * g[j] : v[j];
-  });
+  if (nesterov) {
+    for (Index j = begin; j < end; ++j) {
+      v[j] = mu * v[j] - lr * g[j];
+      w[j] += mu * v[j] - lr * g[j];
+    }
+  } else {
+    for (Index j = begin; j < end; ++j) {
+      v[j] = mu * v[j] - lr * g[j];
+      w[j] += v[j];
+    }
+  }
 }
 
 // --------------------------------------------------------------------- Adam
@@ -77,24 +111,29 @@ std::vector<std::vector<float>*> Adam::slots() {
   return r;
 }
 
-void Adam::update(Param& p, std::size_t i, std::int64_t t) {
+void Adam::prepare(std::int64_t t) {
   const double lr = learning_rate;
-  const float alpha = static_cast<float>(lr * std::sqrt(1.0 - std::pow(beta_2, static_cast<double>(t))) /
-                                         (1.0 - std::pow(beta_1, static_cast<double>(t))));
-  const float decay = static_cast<float>(weight_decay * lr);
-  const float one_b1 = static_cast<float>(1.0 - beta_1), one_b2 = static_cast<float>(1.0 - beta_2);
-  const float eps = static_cast<float>(epsilon);
+  alpha_ = static_cast<float>(lr * std::sqrt(1.0 - std::pow(beta_2, static_cast<double>(t))) /
+                              (1.0 - std::pow(beta_1, static_cast<double>(t))));
+  decay_ = static_cast<float>(weight_decay * lr);
+  one_b1_ = static_cast<float>(1.0 - beta_1);
+  one_b2_ = static_cast<float>(1.0 - beta_2);
+  eps_ = static_cast<float>(epsilon);
+}
+
+void Adam::update(Param& p, std::size_t i, Index begin, Index end) {
+  const float alpha = alpha_, decay = decay_, one_b1 = one_b1_, one_b2 = one_b2_, eps = eps_;
   float* w = p.value.data();
   const float* g = p.grad.data();
   float* m = m_[i].data();
   float* v = v_[i].data();
-  const Index n = p.size();
-  parallel_for(n, n > 32768, [&](Index j) {
-    if (decay != 0.0f) w[j] -= w[j] * decay;
+  if (decay != 0.0f)
+    for (Index j = begin; j < end; ++j) w[j] -= w[j] * decay;
+  for (Index j = begin; j < end; ++j) {
     m[j] += (g[j] - m[j]) * one_b1;
     v[j] += (g[j] * g[j] - v[j]) * one_b2;
     w[j] -= alpha * m[j] / (std::sqrt(v[j]) + eps);
-  });
+  }
 }
 
 }  // namespace seqattn

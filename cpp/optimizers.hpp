@@ -1,5 +1,11 @@
 // Optimizers: fused C++ updates over every parameter, Keras 3 formulas. Each update first
 // clips all gradients together by their global L2 norm when clipnorm > 0.
+//
+// One pass: all parameters are cut into fixed chunks (kChunk floats, never spanning two
+// parameters) and one parallel loop updates every chunk, instead of one loop (and one
+// thread wake-up) per parameter. Chunks are fixed, so results do not depend on the thread
+// count: each element's update is elementwise, and the clipping norm sums per-chunk partial
+// sums in chunk order.
 #pragma once
 #include <string>
 #include <vector>
@@ -16,6 +22,7 @@ class Optimizer {
   virtual std::string name() const = 0;
   // One step over `params` (the same list, in the same order, every call).
   void apply(const std::vector<Param*>& params);
+  static constexpr std::int64_t kChunk = 16384;
   // Slot variables (momentum, m, v, ...) per parameter, for saving and inspection.
   virtual std::vector<std::vector<float>*> slots() { return {}; }
   // Allocates the slots for `params` now (zeros), so saved slot values can be loaded into
@@ -29,8 +36,16 @@ class Optimizer {
  protected:
   // Allocates the slot variables (zeros) the first time `params` is seen.
   virtual void ensure_slots(const std::vector<Param*>& params) = 0;
-  // Updates parameter p (its grad already clipped), slot index i; `t` is the 1-based step.
-  virtual void update(Param& p, std::size_t i, std::int64_t t) = 0;
+  // Per-step scalars (bias corrections, ...) for the 1-based step t, before any update().
+  virtual void prepare(std::int64_t t) = 0;
+  // Updates elements [begin, end) of parameter p (its grad already clipped), slot index i.
+  virtual void update(Param& p, std::size_t i, Index begin, Index end) = 0;
+
+ private:
+  struct Chunk { std::size_t param; Index begin, end; };
+  std::vector<Chunk> chunks_;         // rebuilt when the parameter list changes
+  std::vector<double> chunk_sq_;      // per chunk: Σ g² (clipnorm)
+  std::vector<const Param*> chunked_for_;
 };
 
 // Keras SGD: v = momentum·v - lr·g; w += v (nesterov: w += momentum·v - lr·g); plain w -= lr·g.
@@ -45,8 +60,10 @@ class SGD : public Optimizer {
 
  protected:
   void ensure_slots(const std::vector<Param*>& params) override;
-  void update(Param& p, std::size_t i, std::int64_t t) override;
+  void prepare(std::int64_t t) override;
+  void update(Param& p, std::size_t i, Index begin, Index end) override;
   std::vector<std::vector<float>> velocity_;
+  float lr_ = 0.0f, mu_ = 0.0f;
 };
 
 // Keras Adam: m += (g - m)(1 - β1); v += (g² - v)(1 - β2);
@@ -64,8 +81,10 @@ class Adam : public Optimizer {
 
  protected:
   void ensure_slots(const std::vector<Param*>& params) override;
-  void update(Param& p, std::size_t i, std::int64_t t) override;
+  void prepare(std::int64_t t) override;
+  void update(Param& p, std::size_t i, Index begin, Index end) override;
   std::vector<std::vector<float>> m_, v_;
+  float alpha_ = 0.0f, decay_ = 0.0f, one_b1_ = 0.0f, one_b2_ = 0.0f, eps_ = 0.0f;
 };
 
 }  // namespace seqattn

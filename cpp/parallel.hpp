@@ -33,6 +33,19 @@ inline void parallel_for(std::int64_t n, bool parallel, Body&& body) {
   for (std::int64_t i = 0; i < n; ++i) body(i);
 }
 
+// body(begin, end) over fixed blocks [b*block, min((b+1)*block, n)) of [0, n), in parallel
+// as parallel_for. For element loops: copy captured pointers into locals inside the body
+// before looping. A lambda's by-reference captures are loads through the closure, and a
+// byte store in the loop (a dropout keep mask) may alias them, which keeps GCC from
+// vectorising (measured 6x slower on Dropout's forward).
+template <class Body>
+inline void parallel_for_blocks(std::int64_t n, std::int64_t block, bool parallel, Body&& body) {
+  const std::int64_t nb = (n + block - 1) / block;
+  parallel_for(nb, parallel, [&](std::int64_t b) {
+    body(b * block, b * block + block < n ? b * block + block : n);
+  });
+}
+
 }  // namespace seqattn
 
 #define SEQATTN_STR2(x) #x
