@@ -238,7 +238,7 @@ PYBIND11_MODULE(_core, m) {
 
   // Kernel entry points for the agreement tests (tests/test_gemm.py), not a public API.
   m.def("_gemm", [](const FloatArray& a, const FloatArray& b, py::array c_out, bool accumulate,
-                    py::object bias, bool transpose_a, bool transpose_b, bool reference) {
+                    py::object bias, bool transpose_a, bool transpose_b, bool reference, bool relu) {
     // c (m, n) = / += op(a) · op(b) [+ bias]; op(x) = xᵀ when transpose_x. c is written in place.
     if (!py::isinstance<py::array_t<float>>(c_out) || !(c_out.flags() & py::array::c_style) ||
         !c_out.writeable())
@@ -261,10 +261,10 @@ PYBIND11_MODULE(_core, m) {
     float* C = c.mutable_data();
     const float* bp = bv.empty() ? nullptr : bv.data();
     py::gil_scoped_release release;
-    if (reference) gemm_reference(m, n, k, A, B, C, n, accumulate, bp);
-    else gemm(m, n, k, A, B, C, n, accumulate, bp);
+    if (reference) gemm_reference(m, n, k, A, B, C, n, accumulate, bp, relu);
+    else gemm(m, n, k, A, B, C, n, accumulate, bp, relu);
   }, py::arg("a"), py::arg("b"), py::arg("c"), py::arg("accumulate"), py::arg("bias"),
-     py::arg("transpose_a"), py::arg("transpose_b"), py::arg("reference"));
+     py::arg("transpose_a"), py::arg("transpose_b"), py::arg("reference"), py::arg("relu") = false);
 
   py::class_<Layer, std::shared_ptr<Layer>>(m, "Layer")
       .def_property_readonly("kind", &Layer::kind)

@@ -3,8 +3,14 @@
 #include <stdexcept>
 
 #include "linalg.hpp"
+#include "parallel.hpp"
 
 namespace seqattn {
+
+namespace {
+constexpr Index kRowBlock = 64;         // rows per parallel block of the activation
+constexpr Index kParallelMin = 32768;   // elements; smaller outputs stay on one thread
+}  // namespace
 
 Dense::Dense(Index input_dim, Index units, const std::string& activation, bool use_bias_)
     : Cin(input_dim), U(units), use_bias(use_bias_), activation_(activation_from_name(activation)) {
@@ -28,12 +34,16 @@ void Dense::forward(const LayerInputs& in, LayerOutput& out, const Context&) {
   const Index N = x.size() / Cin;
   out.y.resize_last(x.shape, U);  // (N, U)
   const float* b = use_bias ? params_[1].value.data() : nullptr;
-  if (activation_ == Activation::Linear) {
-    linear_forward(out.y.ptr(), x.ptr(), params_[0].value.data(), b, N, Cin, U);
+  if (activation_ == Activation::Linear || (activation_ == Activation::Relu && !fused_)) {
+    // Bias (and ReLU) fused into the product's store; ReLU's backward reads y, not z.
+    linear_forward(out.y.ptr(), x.ptr(), params_[0].value.data(), b, N, Cin, U,
+                   activation_ == Activation::Relu);
   } else {
     z_.resize({N, U});
     linear_forward(z_.ptr(), x.ptr(), params_[0].value.data(), b, N, Cin, U);
-    activation_forward(activation_, z_.ptr(), out.y.ptr(), N, U);
+    parallel_for_blocks(N, kRowBlock, N * U >= kParallelMin, [&](Index r0, Index r1) {
+      activation_forward(activation_, z_.ptr() + r0 * U, out.y.ptr() + r0 * U, r1 - r0, U);
+    });
   }
   if (const Mask* m = in.mask_of(0); m && x.rank() == 3) out.mask.assign(*m); else out.mask.clear();
 }
@@ -46,7 +56,12 @@ void Dense::backward(const LayerInputs& in, const LayerOutput& out, const Tensor
   const float* dz = dy.ptr();
   if (activation_ != Activation::Linear && !fused_) {
     dz_.resize({N, U});
-    activation_backward(activation_, z_.ptr(), out.y.ptr(), dy.ptr(), dz_.ptr(), N, U);
+    // ReLU: z > 0 exactly where y > 0, and z was not kept.
+    const float* z = activation_ == Activation::Relu ? out.y.ptr() : z_.ptr();
+    parallel_for_blocks(N, kRowBlock, N * U >= kParallelMin, [&](Index r0, Index r1) {
+      activation_backward(activation_, z + r0 * U, out.y.ptr() + r0 * U, dy.ptr() + r0 * U,
+                          dz_.ptr() + r0 * U, r1 - r0, U);
+    });
     dz = dz_.ptr();
   }
   // Inverts z = x · W + b.

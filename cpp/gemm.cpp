@@ -97,8 +97,9 @@ void pack_b_panel(float* dst, const MatView& B, Index n, Index j0, Index p0, Ind
 
 // C[0:mr, 0:nr] (ldc) = or += the MR x NR product of packed panels a (kc x MR) and b (kc x NR).
 // overwrite: C = product + bias (bias: nr entries or nullptr); else C += product.
+// relu: then C = max(C, 0) (the last k block of a Dense layer with ReLU).
 inline void micro_kernel(Index kc, const float* a, const float* b, float* c, Index ldc, int mr,
-                         int nr, bool overwrite, const float* bias) {
+                         int nr, bool overwrite, const float* bias, bool relu) {
   Vec acc0[MR], acc1[MR];
   for (int i = 0; i < MR; ++i) acc0[i] = acc1[i] = Vec{};
   for (Index p = 0; p < kc; ++p, a += MR, b += NR) {
@@ -112,15 +113,17 @@ inline void micro_kernel(Index kc, const float* a, const float* b, float* c, Ind
   if (mr == MR && nr == NR) {
     Vec bias0 = Vec{}, bias1 = Vec{};
     if (overwrite && bias) { bias0 = load(bias); bias1 = load(bias + kLanes); }
+    const Vec zero = Vec{};
     for (int i = 0; i < MR; ++i) {
       float* ci = c + i * ldc;
-      if (overwrite) {
-        store(ci, acc0[i] + bias0);
-        store(ci + kLanes, acc1[i] + bias1);
-      } else {
-        store(ci, load(ci) + acc0[i]);
-        store(ci + kLanes, load(ci + kLanes) + acc1[i]);
+      Vec r0 = overwrite ? acc0[i] + bias0 : load(ci) + acc0[i];
+      Vec r1 = overwrite ? acc1[i] + bias1 : load(ci + kLanes) + acc1[i];
+      if (relu) {
+        r0 = r0 > zero ? r0 : zero;
+        r1 = r1 > zero ? r1 : zero;
       }
+      store(ci, r0);
+      store(ci + kLanes, r1);
     }
     return;
   }
@@ -134,18 +137,22 @@ inline void micro_kernel(Index kc, const float* a, const float* b, float* c, Ind
     for (int j = 0; j < nr; ++j) {
       float& cij = c[i * ldc + j];
       cij = overwrite ? tile[i * NR + j] + (bias ? bias[j] : 0.0f) : cij + tile[i * NR + j];
+      if (relu && !(cij > 0.0f)) cij = 0.0f;
     }
 }
 
 }  // namespace
 
 void gemm(Index m, Index n, Index k, MatView A, MatView B, float* C, Index ldc, bool accumulate,
-          const float* bias) {
+          const float* bias, bool relu) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
-    if (!accumulate)
-      for (Index i = 0; i < m; ++i)
-        for (Index j = 0; j < n; ++j) C[i * ldc + j] = bias ? bias[j] : 0.0f;
+    for (Index i = 0; i < m; ++i)
+      for (Index j = 0; j < n; ++j) {
+        float& c = C[i * ldc + j];
+        if (!accumulate) c = bias ? bias[j] : 0.0f;
+        if (relu && !(c > 0.0f)) c = 0.0f;
+      }
     return;
   }
   const Index kc_max = std::min(k, KC);
@@ -164,6 +171,7 @@ void gemm(Index m, Index n, Index k, MatView A, MatView B, float* C, Index ldc, 
     for (Index p0 = 0; p0 < k; p0 += KC) {
       const Index kc = std::min(KC, k - p0);
       const bool overwrite = !accumulate && p0 == 0;
+      const bool last = p0 + KC >= k;
 #pragma omp for schedule(static)
       for (Index q = 0; q < n_panels; ++q) pack_b_panel(packed_b + q * NR * kc, B, n, q * NR, p0, kc);
       // (implicit barrier: every panel is packed before any task reads it)
@@ -177,7 +185,7 @@ void gemm(Index m, Index n, Index k, MatView A, MatView B, float* C, Index ldc, 
             micro_kernel(kc, my_a + ir * kc, packed_b + (j0 + jr) * kc, C + (i0 + ir) * ldc + j0 + jr,
                          ldc, static_cast<int>(std::min<Index>(MR, mc - ir)),
                          static_cast<int>(std::min<Index>(NR, nc - jr)), overwrite,
-                         bias ? bias + j0 + jr : nullptr);
+                         bias ? bias + j0 + jr : nullptr, relu && last);
       }
       // (implicit barrier: the next k block repacks B)
     }
@@ -191,7 +199,7 @@ void gemm(Index m, Index n, Index k, MatView A, MatView B, float* C, Index ldc, 
 }
 
 void gemm_reference(Index m, Index n, Index k, MatView A, MatView B, float* C, Index ldc,
-                    bool accumulate, const float* bias) {
+                    bool accumulate, const float* bias, bool relu) {
   for (Index i = 0; i < m; ++i)
     for (Index j = 0; j < n; ++j) {
       double s = 0.0;
@@ -200,6 +208,7 @@ void gemm_reference(Index m, Index n, Index k, MatView A, MatView B, float* C, I
              B.data[p * B.row_stride + j * B.col_stride];
       float& c = C[i * ldc + j];
       c = accumulate ? static_cast<float>(c + s) : static_cast<float>(s + (bias ? bias[j] : 0.0f));
+      if (relu && !(c > 0.0f)) c = 0.0f;
     }
 }
 

@@ -29,14 +29,15 @@ struct MatView {
 // C (m, n) with leading dimension ldc:
 //   accumulate:  C += A (m, k) · B (k, n)
 //   otherwise:   C  = A · B + bias (bias has n entries, or nullptr for none)
+//   relu:        then C = max(C, 0), fused into the store of the last k block
 // Runs on the library's threads (one parallel region; disjoint tiles of C per thread).
 void gemm(Index m, Index n, Index k, MatView A, MatView B, float* C, Index ldc, bool accumulate,
-          const float* bias = nullptr);
+          const float* bias = nullptr, bool relu = false);
 
 // The plain triple loop gemm() must agree with (tests compare them): same contract,
 // double accumulation, one thread.
 void gemm_reference(Index m, Index n, Index k, MatView A, MatView B, float* C, Index ldc,
-                    bool accumulate, const float* bias = nullptr);
+                    bool accumulate, const float* bias = nullptr, bool relu = false);
 
 // "AVX-512 12x32" etc.: the micro-kernel this build uses.
 std::string gemm_kernel_info();

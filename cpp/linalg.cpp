@@ -5,8 +5,8 @@
 namespace seqattn {
 
 void linear_forward(float* Y, const float* X, const float* W, const float* b, Index N, Index K,
-                    Index M) {
-  gemm(N, M, K, {X, K, 1}, {W, M, 1}, Y, M, /*accumulate=*/false, b);
+                    Index M, bool relu) {
+  gemm(N, M, K, {X, K, 1}, {W, M, 1}, Y, M, /*accumulate=*/false, b, relu);
 }
 
 void linear_backward(float* dX, float* dW, float* db, const float* dY, const float* X,

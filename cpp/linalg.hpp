@@ -6,8 +6,9 @@
 namespace seqattn {
 
 // Y (N, M) = X (N, K) · W (K, M) + b (M); b may be nullptr. Overwrites Y.
+// relu: Y = max(Y, 0) in the same pass (Dense with ReLU: bias and activation fused).
 void linear_forward(float* Y, const float* X, const float* W, const float* b,
-                    Index N, Index K, Index M);
+                    Index N, Index K, Index M, bool relu = false);
 
 // Inverts linear_forward, accumulating:
 //   dX (N, K) += dY · Wᵀ   (skipped when dX is nullptr)

@@ -12,9 +12,9 @@ SHAPES = [(1, 1, 1), (5, 7, 3), (12, 32, 256), (13, 33, 257), (37, 65, 300), (20
           (100, 31, 513), (640, 64, 32), (64, 640, 96)]
 
 
-def run(a, b, c, accumulate=False, bias=None, ta=False, tb=False, reference=False):
+def run(a, b, c, accumulate=False, bias=None, ta=False, tb=False, reference=False, relu=False):
     c = np.ascontiguousarray(c, dtype=np.float32).copy()
-    _core._gemm(a, b, c, accumulate, bias, ta, tb, reference)
+    _core._gemm(a, b, c, accumulate, bias, ta, tb, reference, relu)
     return c
 
 
@@ -36,6 +36,24 @@ def test_gemm_matches_float64(m, n, k, ta, tb, accumulate):
     assert np.all(np.abs(got - want) <= tol)
     assert np.all(np.abs(ref - want) <= tol)
     assert np.all(np.abs(got - ref) <= tol)
+
+
+@pytest.mark.parametrize("m,n,k", [(13, 33, 257), (37, 65, 600), (200, 96, 32)])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_gemm_fused_relu(m, n, k, accumulate):
+    # ReLU applied once, to the final value (k spans several KC blocks in two of the shapes)
+    rng = np.random.default_rng(k)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    c0 = rng.standard_normal((m, n)).astype(np.float32)
+    bias = None if accumulate else rng.standard_normal(n).astype(np.float32)
+    z = a.astype(np.float64) @ b + (c0 if accumulate else bias)
+    got = run(a, b, c0, accumulate, bias, relu=True)
+    ref = run(a, b, c0, accumulate, bias, reference=True, relu=True)
+    tol = 1e-5 * np.sqrt(k) * (np.abs(a) @ np.abs(b) + 1.0)
+    assert np.all(np.abs(got - np.maximum(z, 0.0)) <= tol)
+    assert np.all(np.abs(ref - np.maximum(z, 0.0)) <= tol)
+    assert (got >= 0).all() and (got[z < -tol] == 0).all()
 
 
 def test_gemm_without_bias_overwrites():
