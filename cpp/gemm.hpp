@@ -9,9 +9,10 @@
 // every C element is fixed (k in KC blocks, ascending, one accumulator per element) and
 // threads only split C into disjoint tiles, so results do not depend on the thread count.
 //
-// SIMD: the micro-kernel is written with GCC/Clang vector extensions; the compiler lowers it
-// to AVX-512, AVX2 or SSE2 as the build allows (a portable build gets SSE2 code, a native
-// build what the CPU has). kernel_info() names the variant for build_info().
+// SIMD: the micro-kernel (gemm_impl.hpp) is written with GCC/Clang vector extensions and
+// compiled once per instruction set (AVX-512, AVX2 + FMA, and the build's baseline); the first
+// call picks the widest one the CPU runs, so even a portable build gets AVX-512 products.
+// gemm_kernel_info() names the choice for build_info().
 #pragma once
 #include <string>
 
@@ -39,7 +40,17 @@ void gemm(Index m, Index n, Index k, MatView A, MatView B, float* C, Index ldc, 
 void gemm_reference(Index m, Index n, Index k, MatView A, MatView B, float* C, Index ldc,
                     bool accumulate, const float* bias = nullptr, bool relu = false);
 
-// "AVX-512 12x32" etc.: the micro-kernel this build uses.
+// "AVX-512 12x32" etc.: the micro-kernel chosen on this CPU.
 std::string gemm_kernel_info();
+
+// One compiled copy of the kernel (run == nullptr: not compiled for that instruction set).
+using GemmFn = void (*)(Index, Index, Index, MatView, MatView, float*, Index, bool, const float*,
+                        bool);
+struct GemmKernel {
+  GemmFn run;
+  std::string name;
+};
+GemmKernel gemm_kernel_avx512();  // gemm_avx512.cpp
+GemmKernel gemm_kernel_avx2();    // gemm_avx2.cpp
 
 }  // namespace seqattn

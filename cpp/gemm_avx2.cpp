@@ -1,0 +1,14 @@
+// gemm for AVX2 + FMA (compiled with -mavx2 -mfma when the compiler takes them). CMakeLists.txt gives this file its flags on x86-64; elsewhere it
+// compiles to an empty entry and gemm.cpp never picks it.
+#include "gemm.hpp"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include "gemm_impl.hpp"
+namespace seqattn {
+GemmKernel gemm_kernel_avx2() { return {&gemm_impl, kernel_name()}; }
+}  // namespace seqattn
+#else
+namespace seqattn {
+GemmKernel gemm_kernel_avx2() { return {nullptr, ""}; }
+}  // namespace seqattn
+#endif

@@ -1,0 +1,206 @@
+// The GEMM implementation, included by one translation unit per instruction set
+// (gemm_avx512.cpp and gemm_avx2.cpp with their own -m flags, gemm.cpp with the target's);
+// gemm.cpp picks one at run time. Everything here has internal linkage (an anonymous namespace), so the
+// copies compiled for different instruction sets never mix at link time.
+//
+// Micro-kernel geometry: an MR x NR tile of C lives in 2*MR vector registers (NR = 2 vectors).
+// AVX-512 has 32 registers: 24 accumulators + 2 B vectors + 1 broadcast. AVX2 and SSE2 have
+// 16: 12 accumulators + 3.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "gemm.hpp"
+#include "parallel.hpp"
+
+namespace seqattn {
+namespace {
+
+#if defined(__AVX512F__)
+constexpr int kLanes = 16;
+constexpr int MR = 12;
+constexpr const char* kIsa = "AVX-512";
+#elif defined(__AVX__)
+constexpr int kLanes = 8;
+constexpr int MR = 6;
+constexpr const char* kIsa = "AVX2";
+#else
+constexpr int kLanes = 4;
+constexpr int MR = 6;
+constexpr const char* kIsa = "SSE2";
+#endif
+std::string kernel_name() { return std::string(kIsa) + " " + std::to_string(MR) + "x" + std::to_string(2 * kLanes); }
+constexpr int NR = 2 * kLanes;
+// Cache blocking: an A micro-panel (MR x KC, 12 KiB on AVX-512) stays in L1 while it sweeps
+// the B panels of one task (KC x NCT, 256 KiB) in L2. Fixed sizes: the summation order of
+// every element is k ascending in KC blocks whatever the shapes and thread count.
+constexpr Index KC = 256;
+constexpr Index MC = MR * 16;  // rows of A packed per task
+constexpr Index NCT = NR * 8;  // columns of C per task
+
+typedef float Vec __attribute__((vector_size(kLanes * sizeof(float))));
+
+inline Vec load(const float* p) {
+  Vec v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store(float* p, Vec v) { std::memcpy(p, &v, sizeof v); }
+
+inline int thread_id() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+// Grow-only, 64-byte aligned scratch (no allocation once the largest shape has been seen).
+struct Buffer {
+  std::vector<float> storage;
+  float* get(Index n) {
+    if (static_cast<Index>(storage.size()) < n + 16) storage.resize(n + 16);
+    const auto addr = reinterpret_cast<std::uintptr_t>(storage.data());
+    return storage.data() + ((64 - addr % 64) % 64) / sizeof(float);
+  }
+};
+// Per calling thread: two Python threads may train two models at once.
+thread_local Buffer t_packed_a, t_packed_b;
+
+// Packs A[i0 : i0+mc, p0 : p0+kc] as MR-row micro-panels: dst[(r*kc + p)*MR + i], rows past
+// the end of A are zero.
+void pack_a(float* dst, const MatView& A, Index m, Index i0, Index mc, Index p0, Index kc) {
+  for (Index r = 0; r < mc; r += MR) {
+    float* d = dst + r * kc;
+    const Index rows = std::min<Index>(MR, m - i0 - r);
+    for (Index p = 0; p < kc; ++p, d += MR) {
+      const float* src = A.data + (i0 + r) * A.row_stride + (p0 + p) * A.col_stride;
+      Index i = 0;
+      for (; i < rows; ++i) d[i] = src[i * A.row_stride];
+      for (; i < MR; ++i) d[i] = 0.0f;
+    }
+  }
+}
+
+// Packs B[p0 : p0+kc, j0 : j0+NR] as one micro-panel: dst[p*NR + j], columns past the end of
+// B are zero.
+void pack_b_panel(float* dst, const MatView& B, Index n, Index j0, Index p0, Index kc) {
+  const Index cols = std::min<Index>(NR, n - j0);
+  for (Index p = 0; p < kc; ++p, dst += NR) {
+    const float* src = B.data + (p0 + p) * B.row_stride + j0 * B.col_stride;
+    if (cols == NR && B.col_stride == 1) {
+      std::memcpy(dst, src, NR * sizeof(float));
+      continue;
+    }
+    Index j = 0;
+    for (; j < cols; ++j) dst[j] = src[j * B.col_stride];
+    for (; j < NR; ++j) dst[j] = 0.0f;
+  }
+}
+
+// C[0:mr, 0:nr] (ldc) = or += the MR x NR product of packed panels a (kc x MR) and b (kc x NR).
+// overwrite: C = product + bias (bias: nr entries or nullptr); else C += product.
+// relu: then C = max(C, 0) (the last k block of a Dense layer with ReLU).
+inline void micro_kernel(Index kc, const float* a, const float* b, float* c, Index ldc, int mr,
+                         int nr, bool overwrite, const float* bias, bool relu) {
+  Vec acc0[MR], acc1[MR];
+  for (int i = 0; i < MR; ++i) acc0[i] = acc1[i] = Vec{};
+  for (Index p = 0; p < kc; ++p, a += MR, b += NR) {
+    const Vec b0 = load(b), b1 = load(b + kLanes);
+    for (int i = 0; i < MR; ++i) {
+      const float ai = a[i];
+      acc0[i] += ai * b0;
+      acc1[i] += ai * b1;
+    }
+  }
+  if (mr == MR && nr == NR) {
+    Vec bias0 = Vec{}, bias1 = Vec{};
+    if (overwrite && bias) { bias0 = load(bias); bias1 = load(bias + kLanes); }
+    const Vec zero = Vec{};
+    for (int i = 0; i < MR; ++i) {
+      float* ci = c + i * ldc;
+      Vec r0 = overwrite ? acc0[i] + bias0 : load(ci) + acc0[i];
+      Vec r1 = overwrite ? acc1[i] + bias1 : load(ci + kLanes) + acc1[i];
+      if (relu) {
+        r0 = r0 > zero ? r0 : zero;
+        r1 = r1 > zero ? r1 : zero;
+      }
+      store(ci, r0);
+      store(ci + kLanes, r1);
+    }
+    return;
+  }
+  // Edge tile: the same sums, stored element by element.
+  float tile[MR * NR];
+  for (int i = 0; i < MR; ++i) {
+    store(tile + i * NR, acc0[i]);
+    store(tile + i * NR + kLanes, acc1[i]);
+  }
+  for (int i = 0; i < mr; ++i)
+    for (int j = 0; j < nr; ++j) {
+      float& cij = c[i * ldc + j];
+      cij = overwrite ? tile[i * NR + j] + (bias ? bias[j] : 0.0f) : cij + tile[i * NR + j];
+      if (relu && !(cij > 0.0f)) cij = 0.0f;
+    }
+}
+
+void gemm_impl(Index m, Index n, Index k, MatView A, MatView B, float* C, Index ldc,
+               bool accumulate, const float* bias, bool relu) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    for (Index i = 0; i < m; ++i)
+      for (Index j = 0; j < n; ++j) {
+        float& c = C[i * ldc + j];
+        if (!accumulate) c = bias ? bias[j] : 0.0f;
+        if (relu && !(c > 0.0f)) c = 0.0f;
+      }
+    return;
+  }
+  const Index kc_max = std::min(k, KC);
+  const Index n_panels = (n + NR - 1) / NR;
+  const Index m_blocks = (m + MC - 1) / MC, n_blocks = (n + NCT - 1) / NCT;
+  const Index tasks = m_blocks * n_blocks;
+  // Waking the second thread costs more than a small product gains.
+  const int threads = (tasks > 1 && m * n * k >= (Index(1) << 18)) ? num_threads() : 1;
+  float* packed_b = t_packed_b.get(n_panels * NR * kc_max);
+  float* packed_a = t_packed_a.get(static_cast<Index>(threads) * MC * kc_max);
+
+  // The same body runs inside a parallel region or, with one thread, plainly (its orphaned
+  // `omp for` then runs every iteration): never a serialised region (see parallel_for).
+  auto run = [&]() {
+    float* my_a = packed_a + thread_id() * MC * kc_max;
+    for (Index p0 = 0; p0 < k; p0 += KC) {
+      const Index kc = std::min(KC, k - p0);
+      const bool overwrite = !accumulate && p0 == 0;
+      const bool last = p0 + KC >= k;
+#pragma omp for schedule(static)
+      for (Index q = 0; q < n_panels; ++q) pack_b_panel(packed_b + q * NR * kc, B, n, q * NR, p0, kc);
+      // (implicit barrier: every panel is packed before any task reads it)
+#pragma omp for schedule(static)
+      for (Index t = 0; t < tasks; ++t) {
+        const Index i0 = (t / n_blocks) * MC, j0 = (t % n_blocks) * NCT;
+        const Index mc = std::min(MC, m - i0), nc = std::min(NCT, n - j0);
+        pack_a(my_a, A, m, i0, mc, p0, kc);
+        for (Index ir = 0; ir < mc; ir += MR)
+          for (Index jr = 0; jr < nc; jr += NR)
+            micro_kernel(kc, my_a + ir * kc, packed_b + (j0 + jr) * kc, C + (i0 + ir) * ldc + j0 + jr,
+                         ldc, static_cast<int>(std::min<Index>(MR, mc - ir)),
+                         static_cast<int>(std::min<Index>(NR, nc - jr)), overwrite,
+                         bias ? bias + j0 + jr : nullptr, relu && last);
+      }
+      // (implicit barrier: the next k block repacks B)
+    }
+  };
+  if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+    run();
+  } else {
+    run();
+  }
+}
+
+}  // namespace
+}  // namespace seqattn
