@@ -1,5 +1,8 @@
 #include "graph.hpp"
 
+#include "layer_norm.hpp"
+#include "merge.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
@@ -89,6 +92,28 @@ void Graph::wire() {
   for (auto& l : layers_)
     for (auto& p : l->params()) params_.push_back(&p);
   grad_zeroed_.assign(values_.size(), 0);
+  // Residual + LayerNorm: an Add of two inputs whose value only one LayerNormalization reads
+  // (not a model output) runs inside that LN (LayerNormalization::forward_add).
+  std::vector<int> readers(values_.size(), 0);
+  for (const Node& node : nodes_)
+    for (int v : node.inputs)
+      if (v >= 0) ++readers[v];
+  for (int v : outputs_) ++readers[v];
+  for (Node& node : nodes_) node.fuse_partner = -1;
+  for (std::size_t j = 0; j < nodes_.size(); ++j) {
+    Node& ln = nodes_[j];
+    const int v = ln.inputs.empty() ? -1 : ln.inputs[0];
+    if (ln.inputs.size() != 1 || v < num_inputs_ || readers[v] != 1 ||
+        !dynamic_cast<LayerNormalization*>(ln.layer.get()))
+      continue;
+    const std::size_t i = static_cast<std::size_t>(v - num_inputs_);  // the producer of v
+    Node& add = nodes_[i];
+    if (!dynamic_cast<Add*>(add.layer.get()) || add.inputs.size() != 2 || add.inputs[0] < 0 ||
+        add.inputs[1] < 0)
+      continue;
+    add.fuse_partner = static_cast<int>(j);
+    ln.fuse_partner = static_cast<int>(i);
+  }
   wired_ = true;
 }
 
@@ -136,10 +161,28 @@ void Graph::forward(const std::vector<Tensor>& inputs, bool training) {
       node.seen_shapes = std::move(shapes);
     }
     node.layer->check_values(in);
+    if (node.fuse_partner >= 0 && dynamic_cast<Add*>(node.layer.get())) {
+      // Fused into the LayerNormalization that reads it, when no mask needs merging (and
+      // the inputs are float features: check_values above has just confirmed that).
+      node.fused_now = in.mask_of(0) == nullptr && in.mask_of(1) == nullptr;
+      if (node.fused_now) {
+        // The LN writes the sum here; its shape is set now so the LN's shape check sees it.
+        values_[node.output].resize(values_[node.inputs[0]].shape);
+        masks_[node.output].clear();
+        if (profiling) node_times_[i].forward += seconds_since(t0);
+        continue;
+      }
+    }
     LayerOutput out;
     out.y = std::move(values_[node.output]);  // reuse the buffer
     out.mask = std::move(masks_[node.output]);
-    node.layer->forward(in, out, ctx_);
+    if (node.fuse_partner >= 0 && nodes_[node.fuse_partner].fused_now) {
+      const Node& add = nodes_[node.fuse_partner];
+      static_cast<LayerNormalization*>(node.layer.get())
+          ->forward_add(values_[add.inputs[0]], values_[add.inputs[1]], values_[add.output], out);
+    } else {
+      node.layer->forward(in, out, ctx_);
+    }
     values_[node.output] = std::move(out.y);
     masks_[node.output] = std::move(out.mask);
     if (profiling) node_times_[i].forward += seconds_since(t0);
@@ -183,6 +226,21 @@ void Graph::backward() {
   for (std::size_t i = nodes_.size(); i-- > 0;) {
     Node& node = nodes_[i];
     const Clock::time_point t0 = profiling ? Clock::now() : Clock::time_point{};
+    if (node.fused_now && node.fuse_partner >= 0 && dynamic_cast<Add*>(node.layer.get()))
+      continue;  // its LayerNormalization already gave its inputs their gradients
+    if (node.fuse_partner >= 0 && nodes_[node.fuse_partner].fused_now) {
+      const Node& add = nodes_[node.fuse_partner];
+      auto grad_of = [&](int v) {
+        return v >= num_inputs_ && values_[v].dtype == DType::Float32 ? zeroed_grad(v).ptr()
+                                                                      : nullptr;
+      };
+      float* da = grad_of(add.inputs[0]);
+      float* db = grad_of(add.inputs[1]);
+      static_cast<LayerNormalization*>(node.layer.get())
+          ->backward_add(values_[add.output], zeroed_grad(node.output), da, db);
+      if (profiling) node_times_[i].backward += seconds_since(t0);
+      continue;
+    }
     // Float values get gradients (token ids do not); the first contribution finds zeros.
     for (std::size_t j = 0; j < node.inputs.size(); ++j) {
       const int v = node.inputs[j];

@@ -70,6 +70,11 @@ class Graph {
     // step builds no vectors.
     LayerInputs in;
     std::vector<Tensor*> dx;
+    // Residual + LayerNorm fusion (wire()): on an Add node, the LayerNormalization node that
+    // is its only reader; on that LN node, the Add node. -1: none. `fused_now` is set per
+    // forward pass (only when the Add's inputs carry no mask) and read by backward.
+    int fuse_partner = -1;
+    bool fused_now = false;
   };
   // Points every node at its inputs' values, masks and gradients, and lists the params; run
   // before the first step after nodes were added (values_ may have moved).

@@ -41,16 +41,38 @@ Shape LayerNormalization::output_shape(const std::vector<Shape>& in) const {
 
 void LayerNormalization::forward(const LayerInputs& in, LayerOutput& out, const Context&) {
   const Tensor& x = *in.x[0];  // (N, C)
-  const Index N = x.size() / C;
   out.y.resize(x.shape);       // (N, C)
+  forward_rows(x.ptr(), nullptr, nullptr, out.y.ptr(), x.size() / C);
+  if (const Mask* m = in.mask_of(0)) out.mask.assign(*m); else out.mask.clear();
+}
+
+void LayerNormalization::forward_add(const Tensor& a, const Tensor& b, Tensor& sum,
+                                     LayerOutput& out) {
+  sum.resize(a.shape);         // (N, C) = a + b, what backward reads
+  out.y.resize(a.shape);
+  forward_rows(a.ptr(), b.ptr(), sum.ptr(), out.y.ptr(), a.size() / C);
+  out.mask.clear();            // the Graph fuses only unmasked inputs
+}
+
+void LayerNormalization::forward_rows(const float* a, const float* b, float* x_out, float* y,
+                                      Index N) {
   mean_.resize(N);
   rstd_.resize(N);
   const float* g = gamma_ >= 0 ? params_[gamma_].value.data() : nullptr;  // (C)
-  const float* b = beta_ >= 0 ? params_[beta_].value.data() : nullptr;    // (C)
+  const float* be = beta_ >= 0 ? params_[beta_].value.data() : nullptr;   // (C)
   const float inv_c = 1.0f / static_cast<float>(C);
+  const Index C_ = C;
+  const float eps = epsilon;
   parallel_for(N, N * C >= kParallelMin, [&](Index n) {
-    const float* xr = x.ptr() + n * C;
-    float* yr = out.y.ptr() + n * C;
+    const Index C = C_;
+    const float* xr = a + n * C;
+    if (b) {  // the residual sum, in Add's order (a + b), written once and read from L1
+      float* sr = x_out + n * C;
+      const float* br = b + n * C;
+      for (Index c = 0; c < C; ++c) sr[c] = xr[c] + br[c];
+      xr = sr;
+    }
+    float* yr = y + n * C;
     // Two passes (mean, then variance about it): no cancellation for rows far from zero.
     float mean = 0.0f;
     for (Index c = 0; c < C; ++c) mean += xr[c];
@@ -58,23 +80,29 @@ void LayerNormalization::forward(const LayerInputs& in, LayerOutput& out, const 
     float var = 0.0f;
     for (Index c = 0; c < C; ++c) var += (xr[c] - mean) * (xr[c] - mean);
     var *= inv_c;
-    const float rstd = 1.0f / std::sqrt(var + epsilon);
+    const float rstd = 1.0f / std::sqrt(var + eps);
     for (Index c = 0; c < C; ++c) {
       const float norm = (xr[c] - mean) * rstd;
-      yr[c] = (g ? norm * g[c] : norm) + (b ? b[c] : 0.0f);
+      yr[c] = (g ? norm * g[c] : norm) + (be ? be[c] : 0.0f);
     }
     mean_[n] = mean;
     rstd_[n] = rstd;
   });
-  if (const Mask* m = in.mask_of(0)) out.mask.assign(*m); else out.mask.clear();
 }
 
 void LayerNormalization::backward(const LayerInputs& in, const LayerOutput&, const Tensor& dy,
                                   const std::vector<Tensor*>& dx, const Context&) {
   const Tensor& x = *in.x[0];
-  const Index N = x.size() / C;
+  backward_rows(x.ptr(), dy.ptr(), dx[0] ? dx[0]->ptr() : nullptr, nullptr, x.size() / C);
+}
+
+void LayerNormalization::backward_add(const Tensor& sum, const Tensor& dy, float* da, float* db) {
+  backward_rows(sum.ptr(), dy.ptr(), da, db, sum.size() / C);
+}
+
+void LayerNormalization::backward_rows(const float* x, const float* dy, float* d0, float* d1,
+                                       Index N) {
   const float* g = gamma_ >= 0 ? params_[gamma_].value.data() : nullptr;
-  float* d = dx[0] ? dx[0]->ptr() : nullptr;
   const bool param_grads = gamma_ >= 0 || beta_ >= 0;
   const Index nb = (N + kRowBlock - 1) / kRowBlock;
   if (param_grads) {
@@ -87,8 +115,8 @@ void LayerNormalization::backward(const LayerInputs& in, const LayerOutput&, con
     float* pb = param_grads ? pg + C : nullptr;                         // (C) dbeta partial
     const Index n_end = std::min(N, (blk + 1) * kRowBlock);
     for (Index n = blk * kRowBlock; n < n_end; ++n) {
-      const float* xr = x.ptr() + n * C;
-      const float* gr = dy.ptr() + n * C;
+      const float* xr = x + n * C;
+      const float* gr = dy + n * C;
       const float mean = mean_[n], rstd = rstd_[n];
       // Inverts y = norm · gamma + beta: dbeta += dy, dgamma += dy · norm, dnorm = dy · gamma.
       float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
@@ -102,29 +130,31 @@ void LayerNormalization::backward(const LayerInputs& in, const LayerOutput&, con
           pb[c] += gr[c];
         }
       }
-      if (!d) continue;
+      if (!d0 && !d1) continue;
       dnorm_mean *= inv_c;
       dnorm_norm_mean *= inv_c;
       // Inverts norm = (x - mean) · rstd through mean and rstd (both functions of the row):
-      // dx = rstd · (dnorm - mean(dnorm) - norm · mean(dnorm · norm)).
-      float* dr = d + n * C;
+      // dx = rstd · (dnorm - mean(dnorm) - norm · mean(dnorm · norm)). With a fused residual
+      // (x = a + b) both inputs receive dx, as Add's backward would give them.
       for (Index c = 0; c < C; ++c) {
         const float norm = (xr[c] - mean) * rstd;
         const float dnorm = g ? gr[c] * g[c] : gr[c];
-        dr[c] += rstd * (dnorm - dnorm_mean - norm * dnorm_norm_mean);
+        const float dxc = rstd * (dnorm - dnorm_mean - norm * dnorm_norm_mean);
+        if (d0) d0[n * C + c] += dxc;
+        if (d1) d1[n * C + c] += dxc;
       }
     }
   });
   // The block partials, added in block order (fixed whatever the thread count).
   if (!param_grads) return;
   float* dg = gamma_ >= 0 ? params_[gamma_].grad.data() : nullptr;
-  float* db = beta_ >= 0 ? params_[beta_].grad.data() : nullptr;
+  float* dbeta = beta_ >= 0 ? params_[beta_].grad.data() : nullptr;
   for (Index blk = 0; blk < nb; ++blk) {
     const float* pg = partial_.data() + blk * 2 * C;
     const float* pb = pg + C;
     for (Index c = 0; c < C; ++c) {
       if (dg) dg[c] += pg[c];
-      if (db) db[c] += pb[c];
+      if (dbeta) dbeta[c] += pb[c];
     }
   }
 }

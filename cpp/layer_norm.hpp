@@ -16,11 +16,23 @@ class LayerNormalization : public Layer {
   void backward(const LayerInputs& in, const LayerOutput& out, const Tensor& dy,
                 const std::vector<Tensor*>& dx, const Context& ctx) override;
 
+  // Residual + LayerNorm fused (the Graph uses these when an Add of two unmasked inputs feeds
+  // only this layer): x = a + b is written to `sum` (backward reads it) and normalised in the
+  // same pass over each row; backward adds dx into da and db directly (either may be null),
+  // skipping the Add's gradient buffer. Bit-identical to Add then LayerNormalization.
+  void forward_add(const Tensor& a, const Tensor& b, Tensor& sum, LayerOutput& out);
+  void backward_add(const Tensor& sum, const Tensor& dy, float* da, float* db);
+
   Index C;
   float epsilon;
   bool center, scale;
 
  private:
+  // Forward over rows of x (a + b when b is not null, stored to x_out); backward adding dx
+  // into d0 and d1 (either may be null).
+  void forward_rows(const float* a, const float* b, float* x_out, float* y, Index N);
+  void backward_rows(const float* x, const float* dy, float* d0, float* d1, Index N);
+
   int gamma_ = -1, beta_ = -1;  // indices into params_, -1 when absent
   // The cache is the minimum (llm.c): backward recomputes norm = (x - mean) · rstd.
   std::vector<float> mean_;     // (N) per-row mean

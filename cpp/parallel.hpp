@@ -16,21 +16,37 @@ int num_threads();
 void set_num_threads(int n);  // n >= 1; validated in the binding
 bool openmp_enabled();
 
+namespace detail {
+// The one compiled copy of a parallel_for loop: both the threaded and the plain path run
+// this, so an iteration is computed by the same instructions whatever the thread count (two
+// inlined copies may be optimised differently, e.g. FMA contraction in a row reduction, and
+// round differently: seen in LayerNormalization).
+template <class Body>
+__attribute__((noinline)) void run_range(const Body& body, std::int64_t begin, std::int64_t end) {
+  for (std::int64_t i = begin; i < end; ++i) body(i);
+}
+}  // namespace detail
+
 // body(i) for every i in [0, n), on the library's threads when `parallel` holds and more than
-// one thread is set (static schedule; each i must write its own memory), else as a plain
-// loop. Never a one-thread OpenMP region: libgomp allocates and frees a team for every
+// one thread is set (contiguous static ranges; each i must write its own memory), else as a
+// plain loop. Never a one-thread OpenMP region: libgomp allocates and frees a team for every
 // serialised region (`if(false)` or num_threads(1)), and the steady-state training step must
 // not allocate (tests/test_allocations.py).
 template <class Body>
-inline void parallel_for(std::int64_t n, bool parallel, Body&& body) {
+inline void parallel_for(std::int64_t n, bool parallel, const Body& body) {
 #ifdef _OPENMP
   if (parallel && n > 1 && num_threads() > 1) {
-#pragma omp parallel for schedule(static) num_threads(num_threads())
-    for (std::int64_t i = 0; i < n; ++i) body(i);
+#pragma omp parallel num_threads(num_threads())
+    {
+      const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+      const std::int64_t per = n / nt, extra = n % nt;
+      const std::int64_t begin = t * per + (t < extra ? t : extra);
+      detail::run_range(body, begin, begin + per + (t < extra ? 1 : 0));
+    }
     return;
   }
 #endif
-  for (std::int64_t i = 0; i < n; ++i) body(i);
+  detail::run_range(body, 0, n);
 }
 
 // body(begin, end) over fixed blocks [b*block, min((b+1)*block, n)) of [0, n), in parallel
@@ -39,7 +55,8 @@ inline void parallel_for(std::int64_t n, bool parallel, Body&& body) {
 // byte store in the loop (a dropout keep mask) may alias them, which keeps GCC from
 // vectorising (measured 6x slower on Dropout's forward).
 template <class Body>
-inline void parallel_for_blocks(std::int64_t n, std::int64_t block, bool parallel, Body&& body) {
+inline void parallel_for_blocks(std::int64_t n, std::int64_t block, bool parallel,
+                                const Body& body) {
   const std::int64_t nb = (n + block - 1) / block;
   parallel_for(nb, parallel, [&](std::int64_t b) {
     body(b * block, b * block + block < n ? b * block + block : n);
