@@ -99,7 +99,10 @@ void Graph::wire() {
     for (int v : node.inputs)
       if (v >= 0) ++readers[v];
   for (int v : outputs_) ++readers[v];
-  for (Node& node : nodes_) node.fuse_partner = -1;
+  for (Node& node : nodes_) {
+    node.fuse_partner = -1;
+    node.fused_now = false;
+  }
   for (std::size_t j = 0; j < nodes_.size(); ++j) {
     Node& ln = nodes_[j];
     const int v = ln.inputs.empty() ? -1 : ln.inputs[0];
