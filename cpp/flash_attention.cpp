@@ -1,0 +1,372 @@
+#include "flash_attention.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "attention_math.hpp"
+#include "parallel.hpp"
+#include "rng.hpp"
+
+namespace seqattn {
+
+using namespace attn_math;
+
+namespace {
+
+constexpr Index Br = kFlashBr, Bc = kFlashBc;
+constexpr float kLowest = std::numeric_limits<float>::lowest();
+
+// ---------------------------------------------------------------------------------------------
+// Register-blocked micro-kernel, the only product in the tiled attention:
+//
+//   C[i, 0:W] (+)= Σ_k A(i, k) · B[k, 0:W]     i < M, k < K;  A(i, k) = A[i*ar + k*ac]
+//
+// W (the row width: Bc for scores, Dk or Dv otherwise) is a compile-time multiple of the vector
+// length, so a block of RB rows of C lives in RB·W/VL vector registers for the whole k loop
+// (16 accumulators with AVX-512); each k loads one row of B and broadcasts RB scalars of A.
+// Strided A covers both A·B (ac = 1) and Aᵀ·B (ar = 1). GCC vector extensions, not intrinsics:
+// the same code compiles for AVX-512, AVX2 or SSE; summation order is fixed (k ascending).
+#if defined(__AVX512F__)
+constexpr int VL = 16;
+constexpr int kAccumulators = 16;  // of 32 zmm registers
+#else
+constexpr int VL = 8;
+constexpr int kAccumulators = 8;   // of 16 ymm registers
+#endif
+typedef float vf __attribute__((vector_size(VL * sizeof(float))));
+
+inline vf load(const float* p) { vf v; std::memcpy(&v, p, sizeof v); return v; }
+inline void store(float* p, const vf& v) { std::memcpy(p, &v, sizeof v); }
+
+template <int NV, int RB>
+inline void gemm_rows(float* C, Index ldc, const float* A, Index ar, Index ac, const float* B,
+                      Index ldb, Index K, bool accumulate) {
+  vf c[RB][NV];
+  for (int i = 0; i < RB; ++i)
+    for (int j = 0; j < NV; ++j) c[i][j] = accumulate ? load(C + i * ldc + j * VL) : vf{};
+  for (Index k = 0; k < K; ++k) {
+    vf b[NV];
+    for (int j = 0; j < NV; ++j) b[j] = load(B + k * ldb + j * VL);
+    for (int i = 0; i < RB; ++i) {
+      const float a = A[i * ar + k * ac];
+      for (int j = 0; j < NV; ++j) c[i][j] += a * b[j];
+    }
+  }
+  for (int i = 0; i < RB; ++i)
+    for (int j = 0; j < NV; ++j) store(C + i * ldc + j * VL, c[i][j]);
+}
+
+template <int NV>
+void gemm_fixed(float* C, Index ldc, const float* A, Index ar, Index ac, const float* B, Index ldb,
+                Index M, Index K, bool accumulate) {
+  constexpr int RB = kAccumulators / NV > 0 ? kAccumulators / NV : 1;
+  Index i = 0;
+  for (; i + RB <= M; i += RB)
+    gemm_rows<NV, RB>(C + i * ldc, ldc, A + i * ar, ar, ac, B, ldb, K, accumulate);
+  for (; i < M; ++i) gemm_rows<NV, 1>(C + i * ldc, ldc, A + i * ar, ar, ac, B, ldb, K, accumulate);
+}
+
+// Any W (small or odd head sizes): plain loops, same summation order.
+void gemm_any(float* C, Index ldc, const float* A, Index ar, Index ac, const float* B, Index ldb,
+              Index M, Index K, Index W, bool accumulate) {
+  for (Index i = 0; i < M; ++i) {
+    float* c = C + i * ldc;
+    if (!accumulate) std::fill(c, c + W, 0.0f);
+    for (Index k = 0; k < K; ++k) {
+      const float a = A[i * ar + k * ac];
+      const float* b = B + k * ldb;
+      for (Index j = 0; j < W; ++j) c[j] += a * b[j];
+    }
+  }
+}
+
+void gemm(float* C, Index ldc, const float* A, Index ar, Index ac, const float* B, Index ldb,
+          Index M, Index K, Index W, bool accumulate) {
+  if (W % VL == 0) {
+    switch (W / VL) {
+      case 1: return gemm_fixed<1>(C, ldc, A, ar, ac, B, ldb, M, K, accumulate);
+      case 2: return gemm_fixed<2>(C, ldc, A, ar, ac, B, ldb, M, K, accumulate);
+      case 3: return gemm_fixed<3>(C, ldc, A, ar, ac, B, ldb, M, K, accumulate);
+      case 4: return gemm_fixed<4>(C, ldc, A, ar, ac, B, ldb, M, K, accumulate);
+      case 8: return gemm_fixed<8>(C, ldc, A, ar, ac, B, ldb, M, K, accumulate);
+      default: break;
+    }
+  }
+  gemm_any(C, ldc, A, ar, ac, B, ldb, M, K, W, accumulate);
+}
+
+// max of a tile row (Bc floats) with Bc/VL vector maxima: a scalar max loop does not vectorise
+// (without -ffast-math GCC keeps the order of a reduction); max is exact in any order.
+inline float row_max(const float* x) {
+  vf m = load(x);
+  for (Index j = VL; j < Bc; j += VL) {
+    const vf y = load(x + j);
+    m = m > y ? m : y;
+  }
+  float r = m[0];
+  for (int i = 1; i < VL; ++i) r = std::max(r, m[i]);
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shapes of one problem, shared by forward and backward.
+struct Dims {
+  Index B, T, S, H, Dk, Dv, HDk, HDv, Sp, nqb, nkb;
+  explicit Dims(const AttentionProblem& p)
+      : B(p.B), T(p.T), S(p.S), H(p.H), Dk(p.Dk), Dv(p.Dv), HDk(p.H * p.Dk), HDv(p.H * p.Dv),
+        Sp((p.S + Bc - 1) / Bc * Bc), nqb((p.T + Br - 1) / Br), nkb((p.S + Bc - 1) / Bc) {}
+};
+
+// Key blocks [0, end) that query rows [r0, r0 + nr) can see: causal skips those wholly above
+// the diagonal (first key s0 > last query).
+inline Index key_block_end(const AttentionProblem& p, const Dims& d, Index r0, Index nr) {
+  return p.causal ? std::min(d.nkb, (r0 + nr - 1) / Bc + 1) : d.nkb;
+}
+// First query block that can see key block [s0, ...): causal skips blocks whose last row < s0.
+inline Index query_block_begin(const AttentionProblem& p, Index s0) {
+  return p.causal ? s0 / Br : 0;
+}
+
+// The 0/1 allowed entries of tile (rows r0.., keys s0..) in allow (nr, Bc), or false when every
+// entry is allowed (no mask, a full tile, not on the causal diagonal). Columns >= S (the zero
+// padding of the last key block) are never allowed. Forward and backward call this with the
+// same arguments, so they see the same tiles.
+bool tile_mask(const AttentionProblem& p, const Dims& d, Index b, Index r0, Index nr, Index s0,
+               float* allow) {
+  const Index nc = std::min(Bc, d.S - s0);
+  const bool diagonal = p.causal && s0 + nc - 1 > r0;
+  if (!p.qmask && !p.kv && !p.attn && nc == Bc && !diagonal) return false;
+  for (Index r = 0; r < nr; ++r) {
+    const Index t = r0 + r;
+    float* a = allow + r * Bc;
+    if (p.qmask && !p.qmask[b * d.T + t]) { std::fill(a, a + Bc, 0.0f); continue; }
+    if (p.kv) std::copy(p.kv + b * d.S + s0, p.kv + b * d.S + s0 + nc, a);
+    else std::fill(a, a + nc, 1.0f);
+    std::fill(a + nc, a + Bc, 0.0f);
+    if (p.attn) {
+      const std::uint8_t* am = p.attn + (b * d.T + t) * d.S + s0;
+      for (Index c = 0; c < nc; ++c) a[c] *= static_cast<float>(am[c]);
+    }
+    if (p.causal)
+      for (Index c = std::max<Index>(0, t - s0 + 1); c < nc; ++c) a[c] = 0.0f;
+  }
+  return true;
+}
+
+// z[c] = keep / (1 - rate) for keys s0 + c of row (b, h, t): the dropout stream of the
+// reference kernel, keep = uniform01(seed, step, flat (B, H, T, S) index) >= rate.
+inline void keep_factors(const AttentionProblem& p, const Dims& d, Index bh, Index t, Index s0,
+                         Index nc, float* z) {
+  const std::uint64_t base = static_cast<std::uint64_t>((bh * d.T + t) * d.S + s0);
+  const float rate = p.rate, inv_keep = 1.0f / (1.0f - p.rate);
+  const std::uint64_t seed = p.seed, step = p.step;
+  for (Index c = 0; c < nc; ++c)
+    z[c] = uniform01(seed, step, base + static_cast<std::uint64_t>(c)) >= rate ? inv_keep : 0.0f;
+  std::fill(z + nc, z + Bc, 0.0f);
+}
+
+// M (D, Sp) = Xᵀ of one head's (S, D) slice of X (B, S, H*D), zero-padded to Sp columns.
+void transpose_head(const float* X, Index b, Index h, const Dims& d, Index D, float* M) {
+  const Index HD = d.H * D;
+  for (Index k = 0; k < D; ++k) {
+    float* m = M + k * d.Sp;
+    const float* x = X + b * d.S * HD + h * D + k;
+    for (Index s = 0; s < d.S; ++s) m[s] = x[s * HD];
+    std::fill(m + d.S, m + d.Sp, 0.0f);
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+void FlashAttention::forward(const AttentionProblem& p, float* O) {
+  const Dims d(p);
+  const Index B = d.B, T = d.T, H = d.H, Dk = d.Dk, Dv = d.Dv, HDk = d.HDk, HDv = d.HDv;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(Dk));
+  lse_.resize(B * H * T);
+  kt_.resize(B * H * Dk * d.Sp);
+
+  // Kᵀ per head (Dk, Sp): the score kernel reads rows of Kᵀ, Bc keys wide.
+  SEQATTN_PARALLEL_FOR
+  for (Index bh = 0; bh < B * H; ++bh)
+    transpose_head(p.K, bh / H, bh % H, d, Dk, kt_.data() + bh * Dk * d.Sp);
+
+  // Work tiles per thread: scores/probabilities (Br, Bc), allowed (Br, Bc), keep factors (Bc),
+  // O accumulator (Br, Dv), running max m and sum l (Br).
+  const Index per_thread = padded(2 * Br * Bc + Bc + Br * Dv + 2 * Br);
+  scratch_.resize(static_cast<std::size_t>(num_threads()) * per_thread);
+
+  SEQATTN_PARALLEL_FOR
+  for (Index task = 0; task < B * H * d.nqb; ++task) {
+    const Index bh = task / d.nqb, qb = task % d.nqb, b = bh / H, h = bh % H;
+    const Index r0 = qb * Br, nr = std::min(Br, T - r0);
+    float* work = scratch_.data() + thread_id() * per_thread;
+    float* sc = work;                 // (Br, Bc)
+    float* allow = sc + Br * Bc;      // (Br, Bc)
+    float* z = allow + Br * Bc;       // (Bc)
+    float* acc = z + Bc;              // (Br, Dv)
+    float* m = acc + Br * Dv;         // (Br)
+    float* l = m + Br;                // (Br)
+    std::fill(acc, acc + nr * Dv, 0.0f);
+    std::fill(m, m + nr, kLowest);
+    std::fill(l, l + nr, 0.0f);
+    const float* Qb = p.Q + (b * T + r0) * HDk + h * Dk;  // (nr, Dk), row stride H*Dk
+    const float* kt = kt_.data() + bh * Dk * d.Sp;        // (Dk, Sp)
+
+    const Index kb_end = key_block_end(p, d, r0, nr);
+    for (Index kb = 0; kb < kb_end; ++kb) {
+      const Index s0 = kb * Bc, nc = std::min(Bc, d.S - s0);
+      // scores = Q·Kᵀ   (nr, Bc); padding columns give 0 and are masked below
+      gemm(sc, Bc, Qb, HDk, 1, kt + s0, d.Sp, nr, Dk, Bc, false);
+      const bool masked = tile_mask(p, d, b, r0, nr, s0, allow);
+
+      // Online softmax per row: x = scores / sqrt(Dk) (masked: lowest), m' = max(m, max x),
+      // p = exp(x - m') (masked: 0), l = l·exp(m - m') + Σ p, acc = acc·exp(m - m').
+      for (Index r = 0; r < nr; ++r) {
+        float* x = sc + r * Bc;
+        const float* a = masked ? allow + r * Bc : nullptr;
+        if (a) {
+          for (Index c = 0; c < Bc; ++c) x[c] = x[c] * scale * a[c] + (1.0f - a[c]) * kLowest;
+        } else {
+          for (Index c = 0; c < Bc; ++c) x[c] *= scale;
+        }
+        const float mt = row_max(x);
+        const float m_old = m[r], m_new = std::max(m_old, mt);
+        if (m_new == kLowest) { std::fill(x, x + Bc, 0.0f); continue; }  // nothing allowed yet
+        // min(., 0): masked entries may lie above m'; they are zeroed after the exp.
+        for (Index c = 0; c < Bc; ++c) x[c] = std::min(std::max(x[c] - m_new, -87.0f), 0.0f);
+        exp_nonpositive(x, Bc);
+        if (a) for (Index c = 0; c < Bc; ++c) x[c] *= a[c];
+        const float alpha = m_old == kLowest ? 0.0f : std::exp(m_old - m_new);
+        l[r] = l[r] * alpha + sum_fixed(x, Bc);
+        m[r] = m_new;
+        if (alpha != 1.0f) for (Index j = 0; j < Dv; ++j) acc[r * Dv + j] *= alpha;
+        // Pd = p · keep / (1 - rate): l sums p before dropout, as the reference's softmax does
+        if (p.dropped) {
+          keep_factors(p, d, bh, r0 + r, s0, nc, z);
+          for (Index c = 0; c < Bc; ++c) x[c] *= z[c];
+        }
+      }
+      // acc += Pd·V   (nr, nc)·(nc, Dv)
+      gemm(acc, Dv, sc, Bc, 1, p.V + (b * d.S + s0) * HDv + h * Dv, HDv, nr, nc, Dv, true);
+    }
+
+    // O = acc / l, lse = m + log(l); a row with nothing allowed: O = 0 (lse unused: its P
+    // is masked to 0 in backward).
+    float* lse = lse_.data() + bh * T + r0;
+    for (Index r = 0; r < nr; ++r) {
+      float* o = O + (b * T + r0 + r) * HDv + h * Dv;
+      if (l[r] > 0.0f) {
+        const float inv = 1.0f / l[r];
+        for (Index j = 0; j < Dv; ++j) o[j] = acc[r * Dv + j] * inv;
+        lse[r] = m[r] + std::log(l[r]);
+      } else {
+        std::fill(o, o + Dv, 0.0f);
+        lse[r] = 0.0f;
+      }
+    }
+  }
+}
+
+void FlashAttention::backward(const AttentionProblem& p, const float* O, const float* dO,
+                              float* dQ, float* dK, float* dV) {
+  const Dims d(p);
+  const Index B = d.B, T = d.T, S = d.S, H = d.H, Dk = d.Dk, Dv = d.Dv, HDk = d.HDk,
+              HDv = d.HDv;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(Dk));
+  vt_.resize(B * H * Dv * d.Sp);
+  // Work tiles per thread: P (Br, Bc), dP (Br, Bc), Pd (Br, Bc), allowed (Br, Bc), keep
+  // factors (Bc), dK and dV accumulators (Bc, Dk) and (Bc, Dv), Dt (T).
+  const Index per_thread = padded(4 * Br * Bc + Bc + Bc * Dk + Bc * Dv + T);
+  scratch_.resize(static_cast<std::size_t>(num_threads()) * per_thread);
+
+  // One task per (b, h): it owns the (b, h) slices of dQ, dK, dV, so writes are disjoint and
+  // every sum runs in one fixed order (key blocks outer, query blocks inner).
+  SEQATTN_PARALLEL_FOR
+  for (Index bh = 0; bh < B * H; ++bh) {
+    const Index b = bh / H, h = bh % H;
+    float* work = scratch_.data() + thread_id() * per_thread;
+    float* P = work;               // (Br, Bc)
+    float* dP = P + Br * Bc;       // (Br, Bc)
+    float* Pd = dP + Br * Bc;      // (Br, Bc)
+    float* allow = Pd + Br * Bc;   // (Br, Bc)
+    float* z = allow + Br * Bc;    // (Bc)
+    float* dKa = z + Bc;           // (Bc, Dk)
+    float* dVa = dKa + Bc * Dk;    // (Bc, Dv)
+    float* Dt = dVa + Bc * Dv;     // (T)
+    float* vt = vt_.data() + bh * Dv * d.Sp;  // (Dv, Sp)
+    transpose_head(p.V, b, h, d, Dv, vt);
+    const float* kt = kt_.data() + bh * Dk * d.Sp;
+    const float* lse = lse_.data() + bh * T;
+    const float* Qh = p.Q + b * T * HDk + h * Dk;    // (T, Dk), row stride H*Dk
+    const float* Kh = p.K + b * S * HDk + h * Dk;    // (S, Dk)
+    const float* dOh = dO + b * T * HDv + h * Dv;    // (T, Dv)
+    float* dQh = dQ + b * T * HDk + h * Dk;          // (T, Dk)
+    float* dKh = dK + b * S * HDk + h * Dk;          // (S, Dk)
+    float* dVh = dV + b * S * HDv + h * Dv;          // (S, Dv)
+
+    // Dt = rowsum(dO * O)   (T)
+    for (Index t = 0; t < T; ++t) Dt[t] = dot_fixed(dOh + t * HDv, O + (b * T + t) * HDv + h * Dv, Dv);
+    for (Index t = 0; t < T; ++t) std::fill(dQh + t * HDk, dQh + t * HDk + Dk, 0.0f);
+
+    for (Index kb = 0; kb < d.nkb; ++kb) {
+      const Index s0 = kb * Bc, nc = std::min(Bc, S - s0);
+      std::fill(dKa, dKa + Bc * Dk, 0.0f);
+      std::fill(dVa, dVa + Bc * Dv, 0.0f);
+      for (Index qb = query_block_begin(p, s0); qb < d.nqb; ++qb) {
+        const Index r0 = qb * Br, nr = std::min(Br, T - r0);
+        const float* Qb = Qh + r0 * HDk;
+        const float* dOb = dOh + r0 * HDv;
+        // forward: scores = Q·Kᵀ; P = exp(scores / sqrt(Dk) - lse) over the allowed entries
+        gemm(P, Bc, Qb, HDk, 1, kt + s0, d.Sp, nr, Dk, Bc, false);
+        const bool masked = tile_mask(p, d, b, r0, nr, s0, allow);
+        for (Index r = 0; r < nr; ++r) {
+          float* x = P + r * Bc;
+          const float lt = lse[r0 + r];
+          // min(., 0): masked entries may lie above lse; they are zeroed after the exp.
+          for (Index c = 0; c < Bc; ++c) x[c] = std::min(std::max(x[c] * scale - lt, -87.0f), 0.0f);
+          exp_nonpositive(x, Bc);
+          if (masked) for (Index c = 0; c < Bc; ++c) x[c] *= allow[r * Bc + c];
+        }
+        // O = Pd·V  ->  dPd = dO·Vᵀ   (nr, Bc)
+        gemm(dP, Bc, dOb, HDv, 1, vt + s0, d.Sp, nr, Dv, Bc, false);
+        // Pd = P·z, z = keep / (1 - rate)  ->  dP = dPd·z (the same keep decisions, regenerated)
+        const float* pd = P;
+        if (p.dropped) {
+          for (Index r = 0; r < nr; ++r) {
+            keep_factors(p, d, bh, r0 + r, s0, nc, z);
+            for (Index c = 0; c < Bc; ++c) {
+              Pd[r * Bc + c] = P[r * Bc + c] * z[c];
+              dP[r * Bc + c] *= z[c];
+            }
+          }
+          pd = Pd;
+        }
+        // O = Pd·V  ->  dV += Pdᵀ·dO   (nc, nr)·(nr, Dv)
+        gemm(dVa, Dv, pd, 1, Bc, dOb, HDv, nc, nr, Dv, true);
+        // P = softmax(scores / sqrt(Dk))  ->  dscores = P * (dP - Dt) / sqrt(Dk)   (in dP)
+        for (Index r = 0; r < nr; ++r) {
+          const float dt = Dt[r0 + r];
+          float* ds = dP + r * Bc;
+          const float* pr = P + r * Bc;
+          for (Index c = 0; c < Bc; ++c) ds[c] = pr[c] * (ds[c] - dt) * scale;
+        }
+        // scores = Q·Kᵀ  ->  dQ += dS·K (nr, nc)·(nc, Dk), dK += dSᵀ·Q (nc, nr)·(nr, Dk)
+        gemm(dQh + r0 * HDk, HDk, dP, Bc, 1, Kh + s0 * HDk, HDk, nr, nc, Dk, true);
+        gemm(dKa, Dk, dP, 1, Bc, Qb, HDk, nc, nr, Dk, true);
+      }
+      for (Index c = 0; c < nc; ++c) {
+        std::copy(dKa + c * Dk, dKa + (c + 1) * Dk, dKh + (s0 + c) * HDk);
+        std::copy(dVa + c * Dv, dVa + (c + 1) * Dv, dVh + (s0 + c) * HDv);
+      }
+    }
+  }
+}
+
+std::size_t FlashAttention::bytes() const {
+  return sizeof(float) * (lse_.capacity() + kt_.capacity() + vt_.capacity() + scratch_.capacity());
+}
+
+}  // namespace seqattn
