@@ -167,15 +167,25 @@ inline void keep_factors(const AttentionProblem& p, const Dims& d, Index bh, Ind
   std::fill(z + nc, z + Bc, 0.0f);
 }
 
-// M (D, Sp) = Xᵀ of one head's (S, D) slice of X (B, S, H*D), zero-padded to Sp columns.
+// Kᵀ panels of one head: panel kb (D, Bc) holds keys [kb*Bc, (kb+1)*Bc) of the head's (S, D)
+// slice of X (B, S, H*D), zero-padded past S. Contiguous panels: the score kernel re-reads a
+// panel for every block of query rows, and rows S floats apart would fight over the same L1 sets.
 void transpose_head(const float* X, Index b, Index h, const Dims& d, Index D, float* M) {
   const Index HD = d.H * D;
-  for (Index k = 0; k < D; ++k) {
-    float* m = M + k * d.Sp;
-    const float* x = X + b * d.S * HD + h * D + k;
-    for (Index s = 0; s < d.S; ++s) m[s] = x[s * HD];
-    std::fill(m + d.S, m + d.Sp, 0.0f);
+  for (Index kb = 0; kb < d.nkb; ++kb) {
+    const Index s0 = kb * Bc, nc = std::min(Bc, d.S - s0);
+    float* panel = M + kb * D * Bc;
+    for (Index c = 0; c < nc; ++c) {
+      const float* x = X + (b * d.S + s0 + c) * HD + h * D;
+      for (Index k = 0; k < D; ++k) panel[k * Bc + c] = x[k];
+    }
+    for (Index k = 0; k < D; ++k) std::fill(panel + k * Bc + nc, panel + (k + 1) * Bc, 0.0f);
   }
+}
+
+// Copies n rows of D floats, row stride ld, into a contiguous (n, D) block.
+inline void copy_rows(const float* X, Index ld, Index n, Index D, float* out) {
+  for (Index i = 0; i < n; ++i) std::copy(X + i * ld, X + i * ld + D, out + i * D);
 }
 
 }  // namespace
@@ -194,8 +204,8 @@ void FlashAttention::forward(const AttentionProblem& p, float* O) {
     transpose_head(p.K, bh / H, bh % H, d, Dk, kt_.data() + bh * Dk * d.Sp);
 
   // Work tiles per thread: scores/probabilities (Br, Bc), allowed (Br, Bc), keep factors (Bc),
-  // O accumulator (Br, Dv), running max m and sum l (Br).
-  const Index per_thread = padded(2 * Br * Bc + Bc + Br * Dv + 2 * Br);
+  // O accumulator (Br, Dv), V block (Bc, Dv), running max m and sum l (Br).
+  const Index per_thread = padded(2 * Br * Bc + Bc + Br * Dv + Bc * Dv + 2 * Br);
   scratch_.resize(static_cast<std::size_t>(num_threads()) * per_thread);
 
   SEQATTN_PARALLEL_FOR
@@ -207,19 +217,20 @@ void FlashAttention::forward(const AttentionProblem& p, float* O) {
     float* allow = sc + Br * Bc;      // (Br, Bc)
     float* z = allow + Br * Bc;       // (Bc)
     float* acc = z + Bc;              // (Br, Dv)
-    float* m = acc + Br * Dv;         // (Br)
+    float* vblk = acc + Br * Dv;      // (Bc, Dv)
+    float* m = vblk + Bc * Dv;        // (Br)
     float* l = m + Br;                // (Br)
     std::fill(acc, acc + nr * Dv, 0.0f);
     std::fill(m, m + nr, kLowest);
     std::fill(l, l + nr, 0.0f);
     const float* Qb = p.Q + (b * T + r0) * HDk + h * Dk;  // (nr, Dk), row stride H*Dk
-    const float* kt = kt_.data() + bh * Dk * d.Sp;        // (Dk, Sp)
+    const float* kt = kt_.data() + bh * Dk * d.Sp;        // nkb panels (Dk, Bc)
 
     const Index kb_end = key_block_end(p, d, r0, nr);
     for (Index kb = 0; kb < kb_end; ++kb) {
       const Index s0 = kb * Bc, nc = std::min(Bc, d.S - s0);
       // scores = Q·Kᵀ   (nr, Bc); padding columns give 0 and are masked below
-      gemm(sc, Bc, Qb, HDk, 1, kt + s0, d.Sp, nr, Dk, Bc, false);
+      gemm(sc, Bc, Qb, HDk, 1, kt + kb * Dk * Bc, Bc, nr, Dk, Bc, false);
       const bool masked = tile_mask(p, d, b, r0, nr, s0, allow);
 
       // Online softmax per row: x = scores / sqrt(Dk) (masked: lowest), m' = max(m, max x),
@@ -249,8 +260,9 @@ void FlashAttention::forward(const AttentionProblem& p, float* O) {
           for (Index c = 0; c < Bc; ++c) x[c] *= z[c];
         }
       }
-      // acc += Pd·V   (nr, nc)·(nc, Dv)
-      gemm(acc, Dv, sc, Bc, 1, p.V + (b * d.S + s0) * HDv + h * Dv, HDv, nr, nc, Dv, true);
+      // acc += Pd·V   (nr, nc)·(nc, Dv); V rows copied to a contiguous block first (L1 sets)
+      copy_rows(p.V + (b * d.S + s0) * HDv + h * Dv, HDv, nc, Dv, vblk);
+      gemm(acc, Dv, sc, Bc, 1, vblk, Dv, nr, nc, Dv, true);
     }
 
     // O = acc / l, lse = m + log(l); a row with nothing allowed: O = 0 (lse unused: its P
@@ -276,10 +288,12 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
   const Index B = d.B, T = d.T, S = d.S, H = d.H, Dk = d.Dk, Dv = d.Dv, HDk = d.HDk,
               HDv = d.HDv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(Dk));
-  vt_.resize(B * H * Dv * d.Sp);
   // Work tiles per thread: P (Br, Bc), dP (Br, Bc), Pd (Br, Bc), allowed (Br, Bc), keep
-  // factors (Bc), dK and dV accumulators (Bc, Dk) and (Bc, Dv), Dt (T).
-  const Index per_thread = padded(4 * Br * Bc + Bc + Bc * Dk + Bc * Dv + T);
+  // factors (Bc), dK and dV accumulators (Bc, Dk) and (Bc, Dv), Vᵀ panel (Dv, Bc), K block
+  // (Bc, Dk), Q block (Br, Dk), dO block (Br, Dv), Dt (T). Blocks are contiguous copies of
+  // strided rows (a tile's operands then sit in distinct L1 sets).
+  const Index per_thread =
+      padded(4 * Br * Bc + Bc + 2 * Bc * Dk + 2 * Bc * Dv + Br * Dk + Br * Dv + T);
   scratch_.resize(static_cast<std::size_t>(num_threads()) * per_thread);
 
   // One task per (b, h): it owns the (b, h) slices of dQ, dK, dV, so writes are disjoint and
@@ -295,9 +309,11 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
     float* z = allow + Br * Bc;    // (Bc)
     float* dKa = z + Bc;           // (Bc, Dk)
     float* dVa = dKa + Bc * Dk;    // (Bc, Dv)
-    float* Dt = dVa + Bc * Dv;     // (T)
-    float* vt = vt_.data() + bh * Dv * d.Sp;  // (Dv, Sp)
-    transpose_head(p.V, b, h, d, Dv, vt);
+    float* vt = dVa + Bc * Dv;     // (Dv, Bc)
+    float* kblk = vt + Dv * Bc;    // (Bc, Dk)
+    float* qblk = kblk + Bc * Dk;  // (Br, Dk)
+    float* doblk = qblk + Br * Dk; // (Br, Dv)
+    float* Dt = doblk + Br * Dv;   // (T)
     const float* kt = kt_.data() + bh * Dk * d.Sp;
     const float* lse = lse_.data() + bh * T;
     const float* Qh = p.Q + b * T * HDk + h * Dk;    // (T, Dk), row stride H*Dk
@@ -315,12 +331,19 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
       const Index s0 = kb * Bc, nc = std::min(Bc, S - s0);
       std::fill(dKa, dKa + Bc * Dk, 0.0f);
       std::fill(dVa, dVa + Bc * Dv, 0.0f);
+      for (Index k = 0; k < Dv; ++k) {  // Vᵀ panel (Dv, Bc), zero past S
+        for (Index c = 0; c < nc; ++c) vt[k * Bc + c] = p.V[(b * S + s0 + c) * HDv + h * Dv + k];
+        std::fill(vt + k * Bc + nc, vt + (k + 1) * Bc, 0.0f);
+      }
+      copy_rows(Kh + s0 * HDk, HDk, nc, Dk, kblk);
       for (Index qb = query_block_begin(p, s0); qb < d.nqb; ++qb) {
         const Index r0 = qb * Br, nr = std::min(Br, T - r0);
-        const float* Qb = Qh + r0 * HDk;
-        const float* dOb = dOh + r0 * HDv;
+        copy_rows(Qh + r0 * HDk, HDk, nr, Dk, qblk);
+        copy_rows(dOh + r0 * HDv, HDv, nr, Dv, doblk);
+        const float* Qb = qblk;    // (nr, Dk)
+        const float* dOb = doblk;  // (nr, Dv)
         // forward: scores = Q·Kᵀ; P = exp(scores / sqrt(Dk) - lse) over the allowed entries
-        gemm(P, Bc, Qb, HDk, 1, kt + s0, d.Sp, nr, Dk, Bc, false);
+        gemm(P, Bc, Qb, Dk, 1, kt + kb * Dk * Bc, Bc, nr, Dk, Bc, false);
         const bool masked = tile_mask(p, d, b, r0, nr, s0, allow);
         for (Index r = 0; r < nr; ++r) {
           float* x = P + r * Bc;
@@ -331,7 +354,7 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
           if (masked) for (Index c = 0; c < Bc; ++c) x[c] *= allow[r * Bc + c];
         }
         // O = Pd·V  ->  dPd = dO·Vᵀ   (nr, Bc)
-        gemm(dP, Bc, dOb, HDv, 1, vt + s0, d.Sp, nr, Dv, Bc, false);
+        gemm(dP, Bc, dOb, Dv, 1, vt, Bc, nr, Dv, Bc, false);
         // Pd = P·z, z = keep / (1 - rate)  ->  dP = dPd·z (the same keep decisions, regenerated)
         const float* pd = P;
         if (p.dropped) {
@@ -345,7 +368,7 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
           pd = Pd;
         }
         // O = Pd·V  ->  dV += Pdᵀ·dO   (nc, nr)·(nr, Dv)
-        gemm(dVa, Dv, pd, 1, Bc, dOb, HDv, nc, nr, Dv, true);
+        gemm(dVa, Dv, pd, 1, Bc, dOb, Dv, nc, nr, Dv, true);
         // P = softmax(scores / sqrt(Dk))  ->  dscores = P * (dP - Dt) / sqrt(Dk)   (in dP)
         for (Index r = 0; r < nr; ++r) {
           const float dt = Dt[r0 + r];
@@ -354,8 +377,8 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
           for (Index c = 0; c < Bc; ++c) ds[c] = pr[c] * (ds[c] - dt) * scale;
         }
         // scores = Q·Kᵀ  ->  dQ += dS·K (nr, nc)·(nc, Dk), dK += dSᵀ·Q (nc, nr)·(nr, Dk)
-        gemm(dQh + r0 * HDk, HDk, dP, Bc, 1, Kh + s0 * HDk, HDk, nr, nc, Dk, true);
-        gemm(dKa, Dk, dP, 1, Bc, Qb, HDk, nc, nr, Dk, true);
+        gemm(dQh + r0 * HDk, HDk, dP, Bc, 1, kblk, Dk, nr, nc, Dk, true);
+        gemm(dKa, Dk, dP, 1, Bc, Qb, Dk, nc, nr, Dk, true);
       }
       for (Index c = 0; c < nc; ++c) {
         std::copy(dKa + c * Dk, dKa + (c + 1) * Dk, dKh + (s0 + c) * HDk);
@@ -366,7 +389,7 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
 }
 
 std::size_t FlashAttention::bytes() const {
-  return sizeof(float) * (lse_.capacity() + kt_.capacity() + vt_.capacity() + scratch_.capacity());
+  return sizeof(float) * (lse_.capacity() + kt_.capacity() + scratch_.capacity());
 }
 
 }  // namespace seqattn

@@ -52,7 +52,7 @@ struct AttentionProblem {
 
 class FlashAttention {
  public:
-  // O (B, T, H*Dv) = attention(p); keeps lse (B, H, T) and Kᵀ per head for backward.
+  // O (B, T, H*Dv) = attention(p); keeps lse (B, H, T) and Kᵀ panels for backward.
   void forward(const AttentionProblem& p, float* O);
   // From dO (B, T, H*Dv) and the forward's O: overwrites dQ (B, T, H*Dk), dK (B, S, H*Dk),
   // dV (B, S, H*Dv). `p` must describe the same call as the last forward.
@@ -63,8 +63,7 @@ class FlashAttention {
 
  private:
   std::vector<float> lse_;      // (B, H, T) log-sum-exp of the scaled scores of each row
-  std::vector<float> kt_;       // (B, H, Dk, Sp) Kᵀ per head, Sp = S rounded up to Bc, 0-padded
-  std::vector<float> vt_;       // (B, H, Dv, Sp) Vᵀ per head (backward: dPd = dO·Vᵀ)
+  std::vector<float> kt_;       // (B, H, S/Bc, Dk, Bc) Kᵀ per head in key-block panels, 0-padded
   std::vector<float> scratch_;  // per thread work tiles, sized once per shape
 };
 
