@@ -30,7 +30,10 @@ constexpr float kLowest = std::numeric_limits<float>::lowest();
 // the same code compiles for AVX-512, AVX2 or SSE; summation order is fixed (k ascending).
 #if defined(__AVX512F__)
 constexpr int VL = 16;
-constexpr int kAccumulators = 16;  // of 32 zmm registers
+#ifndef SEQATTN_ACC
+#define SEQATTN_ACC 16
+#endif
+constexpr int kAccumulators = SEQATTN_ACC;  // of 32 zmm registers
 #else
 constexpr int VL = 8;
 constexpr int kAccumulators = 8;   // of 16 ymm registers
@@ -198,39 +201,48 @@ void FlashAttention::forward(const AttentionProblem& p, float* O) {
   lse_.resize(B * H * T);
   kt_.resize(B * H * Dk * d.Sp);
 
-  // Kᵀ per head (Dk, Sp): the score kernel reads rows of Kᵀ, Bc keys wide.
-  SEQATTN_PARALLEL_FOR
-  for (Index bh = 0; bh < B * H; ++bh)
-    transpose_head(p.K, bh / H, bh % H, d, Dk, kt_.data() + bh * Dk * d.Sp);
+  // Work space: V per head, contiguous (B, H, S, Dv) (the P·V kernel re-reads a block of V for
+  // every block of query rows; rows H*Dv floats apart would fight over L1 sets and defeat the
+  // prefetcher), then per thread: scores/probabilities (Br, Bc), allowed (Br, Bc), keep factors
+  // (Bc), O accumulator (Br, Dv), Q block (Br, Dk), running max m and sum l (Br).
+  const Index v_size = padded(B * H * d.S * Dv);
+  const Index per_thread = padded(2 * Br * Bc + Bc + Br * Dv + Br * Dk + 2 * Br);
+  scratch_.resize(static_cast<std::size_t>(v_size + num_threads() * per_thread));
+  float* vpack = scratch_.data();
 
-  // Work tiles per thread: scores/probabilities (Br, Bc), allowed (Br, Bc), keep factors (Bc),
-  // O accumulator (Br, Dv), V block (Bc, Dv), running max m and sum l (Br).
-  const Index per_thread = padded(2 * Br * Bc + Bc + Br * Dv + Bc * Dv + 2 * Br);
-  scratch_.resize(static_cast<std::size_t>(num_threads()) * per_thread);
+  // Kᵀ in key-block panels (Dk, Bc) and V per head (S, Dv).
+  SEQATTN_PARALLEL_FOR
+  for (Index bh = 0; bh < B * H; ++bh) {
+    const Index b = bh / H, h = bh % H;
+    transpose_head(p.K, b, h, d, Dk, kt_.data() + bh * Dk * d.Sp);
+    copy_rows(p.V + b * d.S * HDv + h * Dv, HDv, d.S, Dv, vpack + bh * d.S * Dv);
+  }
 
   SEQATTN_PARALLEL_FOR
   for (Index task = 0; task < B * H * d.nqb; ++task) {
     const Index bh = task / d.nqb, qb = task % d.nqb, b = bh / H, h = bh % H;
     const Index r0 = qb * Br, nr = std::min(Br, T - r0);
-    float* work = scratch_.data() + thread_id() * per_thread;
+    float* work = scratch_.data() + v_size + thread_id() * per_thread;
     float* sc = work;                 // (Br, Bc)
     float* allow = sc + Br * Bc;      // (Br, Bc)
     float* z = allow + Br * Bc;       // (Bc)
     float* acc = z + Bc;              // (Br, Dv)
-    float* vblk = acc + Br * Dv;      // (Bc, Dv)
-    float* m = vblk + Bc * Dv;        // (Br)
+    float* qblk = acc + Br * Dv;      // (Br, Dk)
+    float* m = qblk + Br * Dk;        // (Br)
     float* l = m + Br;                // (Br)
     std::fill(acc, acc + nr * Dv, 0.0f);
     std::fill(m, m + nr, kLowest);
     std::fill(l, l + nr, 0.0f);
-    const float* Qb = p.Q + (b * T + r0) * HDk + h * Dk;  // (nr, Dk), row stride H*Dk
+    // Q block (nr, Dk), contiguous: it is re-read for every key block
+    copy_rows(p.Q + (b * T + r0) * HDk + h * Dk, HDk, nr, Dk, qblk);
+    const float* Qb = qblk;
     const float* kt = kt_.data() + bh * Dk * d.Sp;        // nkb panels (Dk, Bc)
 
     const Index kb_end = key_block_end(p, d, r0, nr);
     for (Index kb = 0; kb < kb_end; ++kb) {
       const Index s0 = kb * Bc, nc = std::min(Bc, d.S - s0);
       // scores = Q·Kᵀ   (nr, Bc); padding columns give 0 and are masked below
-      gemm(sc, Bc, Qb, HDk, 1, kt + kb * Dk * Bc, Bc, nr, Dk, Bc, false);
+      gemm(sc, Bc, Qb, Dk, 1, kt + kb * Dk * Bc, Bc, nr, Dk, Bc, false);
       const bool masked = tile_mask(p, d, b, r0, nr, s0, allow);
 
       // Online softmax per row: x = scores / sqrt(Dk) (masked: lowest), m' = max(m, max x),
@@ -260,9 +272,8 @@ void FlashAttention::forward(const AttentionProblem& p, float* O) {
           for (Index c = 0; c < Bc; ++c) x[c] *= z[c];
         }
       }
-      // acc += Pd·V   (nr, nc)·(nc, Dv); V rows copied to a contiguous block first (L1 sets)
-      copy_rows(p.V + (b * d.S + s0) * HDv + h * Dv, HDv, nc, Dv, vblk);
-      gemm(acc, Dv, sc, Bc, 1, vblk, Dv, nr, nc, Dv, true);
+      // acc += Pd·V   (nr, nc)·(nc, Dv)
+      gemm(acc, Dv, sc, Bc, 1, vpack + (bh * d.S + s0) * Dv, Dv, nr, nc, Dv, true);
     }
 
     // O = acc / l, lse = m + log(l); a row with nothing allowed: O = 0 (lse unused: its P
@@ -290,10 +301,10 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
   const float scale = 1.0f / std::sqrt(static_cast<float>(Dk));
   // Work tiles per thread: P (Br, Bc), dP (Br, Bc), Pd (Br, Bc), allowed (Br, Bc), keep
   // factors (Bc), dK and dV accumulators (Bc, Dk) and (Bc, Dv), Vᵀ panel (Dv, Bc), K block
-  // (Bc, Dk), Q block (Br, Dk), dO block (Br, Dv), Dt (T). Blocks are contiguous copies of
-  // strided rows (a tile's operands then sit in distinct L1 sets).
+  // (Bc, Dk), the head's Q (T, Dk) and dO (T, Dv), Dt (T). Contiguous copies of strided rows:
+  // the inner loop streams Q and dO block by block, and the prefetcher follows.
   const Index per_thread =
-      padded(4 * Br * Bc + Bc + 2 * Bc * Dk + 2 * Bc * Dv + Br * Dk + Br * Dv + T);
+      padded(4 * Br * Bc + Bc + 2 * Bc * Dk + 2 * Bc * Dv + 2 * T * Dk + T * Dv + T);
   scratch_.resize(static_cast<std::size_t>(num_threads()) * per_thread);
 
   // One task per (b, h): it owns the (b, h) slices of dQ, dK, dV, so writes are disjoint and
@@ -311,9 +322,10 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
     float* dVa = dKa + Bc * Dk;    // (Bc, Dv)
     float* vt = dVa + Bc * Dv;     // (Dv, Bc)
     float* kblk = vt + Dv * Bc;    // (Bc, Dk)
-    float* qblk = kblk + Bc * Dk;  // (Br, Dk)
-    float* doblk = qblk + Br * Dk; // (Br, Dv)
-    float* Dt = doblk + Br * Dv;   // (T)
+    float* qpack = kblk + Bc * Dk; // (T, Dk)
+    float* dopack = qpack + T * Dk;  // (T, Dv)
+    float* dqpack = dopack + T * Dv;  // (T, Dk) dQ accumulator
+    float* Dt = dqpack + T * Dk;   // (T)
     const float* kt = kt_.data() + bh * Dk * d.Sp;
     const float* lse = lse_.data() + bh * T;
     const float* Qh = p.Q + b * T * HDk + h * Dk;    // (T, Dk), row stride H*Dk
@@ -323,9 +335,11 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
     float* dKh = dK + b * S * HDk + h * Dk;          // (S, Dk)
     float* dVh = dV + b * S * HDv + h * Dv;          // (S, Dv)
 
+    copy_rows(Qh, HDk, T, Dk, qpack);
+    copy_rows(dOh, HDv, T, Dv, dopack);
     // Dt = rowsum(dO * O)   (T)
-    for (Index t = 0; t < T; ++t) Dt[t] = dot_fixed(dOh + t * HDv, O + (b * T + t) * HDv + h * Dv, Dv);
-    for (Index t = 0; t < T; ++t) std::fill(dQh + t * HDk, dQh + t * HDk + Dk, 0.0f);
+    for (Index t = 0; t < T; ++t) Dt[t] = dot_fixed(dopack + t * Dv, O + (b * T + t) * HDv + h * Dv, Dv);
+    std::fill(dqpack, dqpack + T * Dk, 0.0f);
 
     for (Index kb = 0; kb < d.nkb; ++kb) {
       const Index s0 = kb * Bc, nc = std::min(Bc, S - s0);
@@ -338,10 +352,8 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
       copy_rows(Kh + s0 * HDk, HDk, nc, Dk, kblk);
       for (Index qb = query_block_begin(p, s0); qb < d.nqb; ++qb) {
         const Index r0 = qb * Br, nr = std::min(Br, T - r0);
-        copy_rows(Qh + r0 * HDk, HDk, nr, Dk, qblk);
-        copy_rows(dOh + r0 * HDv, HDv, nr, Dv, doblk);
-        const float* Qb = qblk;    // (nr, Dk)
-        const float* dOb = doblk;  // (nr, Dv)
+        const float* Qb = qpack + r0 * Dk;    // (nr, Dk)
+        const float* dOb = dopack + r0 * Dv;  // (nr, Dv)
         // forward: scores = Q·Kᵀ; P = exp(scores / sqrt(Dk) - lse) over the allowed entries
         gemm(P, Bc, Qb, Dk, 1, kt + kb * Dk * Bc, Bc, nr, Dk, Bc, false);
         const bool masked = tile_mask(p, d, b, r0, nr, s0, allow);
@@ -377,7 +389,7 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
           for (Index c = 0; c < Bc; ++c) ds[c] = pr[c] * (ds[c] - dt) * scale;
         }
         // scores = Q·Kᵀ  ->  dQ += dS·K (nr, nc)·(nc, Dk), dK += dSᵀ·Q (nc, nr)·(nr, Dk)
-        gemm(dQh + r0 * HDk, HDk, dP, Bc, 1, kblk, Dk, nr, nc, Dk, true);
+        gemm(dqpack + r0 * Dk, Dk, dP, Bc, 1, kblk, Dk, nr, nc, Dk, true);
         gemm(dKa, Dk, dP, 1, Bc, Qb, Dk, nc, nr, Dk, true);
       }
       for (Index c = 0; c < nc; ++c) {
@@ -385,6 +397,7 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
         std::copy(dVa + c * Dv, dVa + (c + 1) * Dv, dVh + (s0 + c) * HDv);
       }
     }
+    for (Index t = 0; t < T; ++t) std::copy(dqpack + t * Dk, dqpack + (t + 1) * Dk, dQh + t * HDk);
   }
 }
 

@@ -31,8 +31,12 @@ namespace seqattn {
 // Tile sizes: a (Br, Bc) score tile is 16 KiB and, with the Q, K, V, dO blocks of one tile,
 // stays in L2 (L1 for Dk = 32); Bc = 64 = four 16-float vectors, the width of the score
 // micro-kernel.
-constexpr Index kFlashBr = 64;  // query rows per tile
-constexpr Index kFlashBc = 64;  // keys per tile
+#ifndef SEQATTN_BR
+#define SEQATTN_BR 64
+#define SEQATTN_BC 64
+#endif
+constexpr Index kFlashBr = SEQATTN_BR;  // query rows per tile
+constexpr Index kFlashBc = SEQATTN_BC;  // keys per tile
 
 // What one attention call sees. Heads are column slices: Q (B, T, H*Dk) head h = columns
 // [h*Dk, (h+1)*Dk), likewise K (B, S, H*Dk), V (B, S, H*Dv).
