@@ -199,22 +199,23 @@ void FlashAttention::forward(const AttentionProblem& p, float* O) {
   const Index B = d.B, T = d.T, H = d.H, Dk = d.Dk, Dv = d.Dv, HDk = d.HDk, HDv = d.HDv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(Dk));
   lse_.resize(B * H * T);
-  kt_.resize(B * H * Dk * d.Sp);
 
-  // Work space: V per head, contiguous (B, H, S, Dv) (the P·V kernel re-reads a block of V for
-  // every block of query rows; rows H*Dv floats apart would fight over L1 sets and defeat the
-  // prefetcher), then per thread: scores/probabilities (Br, Bc), allowed (Br, Bc), keep factors
-  // (Bc), O accumulator (Br, Dv), Q block (Br, Dk), running max m and sum l (Br).
-  const Index v_size = padded(B * H * d.S * Dv);
+  // Work space: Kᵀ in key-block panels (B, H, S/Bc, Dk, Bc) and V per head, contiguous
+  // (B, H, S, Dv) (the kernels re-read a block of each for every block of query rows; rows H*D
+  // floats apart would fight over L1 sets and defeat the prefetcher), then per thread:
+  // scores/probabilities (Br, Bc), allowed (Br, Bc), keep factors (Bc), O accumulator (Br, Dv),
+  // Q block (Br, Dk), running max m and sum l (Br).
+  const Index kt_size = padded(B * H * Dk * d.Sp), v_size = padded(B * H * d.S * Dv);
   const Index per_thread = padded(2 * Br * Bc + Bc + Br * Dv + Br * Dk + 2 * Br);
-  scratch_.resize(static_cast<std::size_t>(v_size + num_threads() * per_thread));
-  float* vpack = scratch_.data();
+  scratch_.resize(static_cast<std::size_t>(kt_size + v_size + num_threads() * per_thread));
+  float* ktpack = scratch_.data();
+  float* vpack = ktpack + kt_size;
 
   // Kᵀ in key-block panels (Dk, Bc) and V per head (S, Dv).
   SEQATTN_PARALLEL_FOR
   for (Index bh = 0; bh < B * H; ++bh) {
     const Index b = bh / H, h = bh % H;
-    transpose_head(p.K, b, h, d, Dk, kt_.data() + bh * Dk * d.Sp);
+    transpose_head(p.K, b, h, d, Dk, ktpack + bh * Dk * d.Sp);
     copy_rows(p.V + b * d.S * HDv + h * Dv, HDv, d.S, Dv, vpack + bh * d.S * Dv);
   }
 
@@ -222,7 +223,7 @@ void FlashAttention::forward(const AttentionProblem& p, float* O) {
   for (Index task = 0; task < B * H * d.nqb; ++task) {
     const Index bh = task / d.nqb, qb = task % d.nqb, b = bh / H, h = bh % H;
     const Index r0 = qb * Br, nr = std::min(Br, T - r0);
-    float* work = scratch_.data() + v_size + thread_id() * per_thread;
+    float* work = scratch_.data() + kt_size + v_size + thread_id() * per_thread;
     float* sc = work;                 // (Br, Bc)
     float* allow = sc + Br * Bc;      // (Br, Bc)
     float* z = allow + Br * Bc;       // (Bc)
@@ -236,7 +237,7 @@ void FlashAttention::forward(const AttentionProblem& p, float* O) {
     // Q block (nr, Dk), contiguous: it is re-read for every key block
     copy_rows(p.Q + (b * T + r0) * HDk + h * Dk, HDk, nr, Dk, qblk);
     const float* Qb = qblk;
-    const float* kt = kt_.data() + bh * Dk * d.Sp;        // nkb panels (Dk, Bc)
+    const float* kt = ktpack + bh * Dk * d.Sp;            // nkb panels (Dk, Bc)
 
     const Index kb_end = key_block_end(p, d, r0, nr);
     for (Index kb = 0; kb < kb_end; ++kb) {
@@ -301,10 +302,11 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
   const float scale = 1.0f / std::sqrt(static_cast<float>(Dk));
   // Work tiles per thread: P (Br, Bc), dP (Br, Bc), Pd (Br, Bc), allowed (Br, Bc), keep
   // factors (Bc), dK and dV accumulators (Bc, Dk) and (Bc, Dv), Vᵀ panel (Dv, Bc), K block
-  // (Bc, Dk), the head's Q (T, Dk) and dO (T, Dv), Dt (T). Contiguous copies of strided rows:
-  // the inner loop streams Q and dO block by block, and the prefetcher follows.
-  const Index per_thread =
-      padded(4 * Br * Bc + Bc + 2 * Bc * Dk + 2 * Bc * Dv + 2 * T * Dk + T * Dv + T);
+  // (Bc, Dk), the head's Q (T, Dk), dO (T, Dv), dQ accumulator (T, Dk), Kᵀ panels (Dk, Sp),
+  // Dt (T). Contiguous copies of strided rows: the inner loop streams Q and dO block by block,
+  // and the prefetcher follows. Kᵀ is rebuilt rather than kept from forward (cheap, O(S·Dk)).
+  const Index per_thread = padded(4 * Br * Bc + Bc + 2 * Bc * Dk + 2 * Bc * Dv + 2 * T * Dk +
+                                  T * Dv + Dk * d.Sp + T);
   scratch_.resize(static_cast<std::size_t>(num_threads()) * per_thread);
 
   // One task per (b, h): it owns the (b, h) slices of dQ, dK, dV, so writes are disjoint and
@@ -325,8 +327,9 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
     float* qpack = kblk + Bc * Dk; // (T, Dk)
     float* dopack = qpack + T * Dk;  // (T, Dv)
     float* dqpack = dopack + T * Dv;  // (T, Dk) dQ accumulator
-    float* Dt = dqpack + T * Dk;   // (T)
-    const float* kt = kt_.data() + bh * Dk * d.Sp;
+    float* kt = dqpack + T * Dk;   // (S/Bc, Dk, Bc)
+    float* Dt = kt + Dk * d.Sp;    // (T)
+    transpose_head(p.K, b, h, d, Dk, kt);
     const float* lse = lse_.data() + bh * T;
     const float* Qh = p.Q + b * T * HDk + h * Dk;    // (T, Dk), row stride H*Dk
     const float* Kh = p.K + b * S * HDk + h * Dk;    // (S, Dk)
@@ -402,7 +405,7 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
 }
 
 std::size_t FlashAttention::bytes() const {
-  return sizeof(float) * (lse_.capacity() + kt_.capacity() + scratch_.capacity());
+  return sizeof(float) * (lse_.capacity() + scratch_.capacity());
 }
 
 }  // namespace seqattn

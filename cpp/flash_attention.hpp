@@ -56,7 +56,7 @@ struct AttentionProblem {
 
 class FlashAttention {
  public:
-  // O (B, T, H*Dv) = attention(p); keeps lse (B, H, T) and Kᵀ panels for backward.
+  // O (B, T, H*Dv) = attention(p); keeps the row log-sum-exp lse (B, H, T) for backward.
   void forward(const AttentionProblem& p, float* O);
   // From dO (B, T, H*Dv) and the forward's O: overwrites dQ (B, T, H*Dk), dK (B, S, H*Dk),
   // dV (B, S, H*Dv). `p` must describe the same call as the last forward.
@@ -67,8 +67,10 @@ class FlashAttention {
 
  private:
   std::vector<float> lse_;      // (B, H, T) log-sum-exp of the scaled scores of each row
-  std::vector<float> kt_;       // (B, H, S/Bc, Dk, Bc) Kᵀ per head in key-block panels, 0-padded
-  std::vector<float> scratch_;  // per thread work tiles, sized once per shape
+  // Work space, sized once per shape and shared by forward and backward (nothing in it is
+  // kept from one to the other): forward Kᵀ panels and V per head (B, H, S, Dk + Dv) + tiles;
+  // backward per thread: the head's Q, dO, dQ, Kᵀ (T or S, D) + tiles.
+  std::vector<float> scratch_;
 };
 
 }  // namespace seqattn
