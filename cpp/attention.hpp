@@ -16,8 +16,8 @@
 // Two kernels compute the same thing:
 //   - tiled ("flash", flash_attention.hpp), the default for training and inference: no (T, S)
 //     matrix is kept; between forward and backward only O and the row log-sum-exp (B, H, T)
-//     (plus Kᵀ per head) stay; backward recomputes score tiles and regenerates the dropout
-//     keep decisions from the counter-based RNG (the same stream, so the same dropout).
+//     stay (with Q, K, V and the masks); backward recomputes score tiles and regenerates the
+//     dropout keep decisions from the counter-based RNG (the same stream, so the same dropout).
 //   - reference (materialising), when use_reference_kernel is set: P (B, H, T, S) and the keep
 //     bytes are stored; plain Eigen products per (b, h). It is the oracle for the tiled one.
 // attention_scores() (B, H, T, S) is computed on request from the cached Q, K and masks with

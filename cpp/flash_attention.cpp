@@ -30,10 +30,7 @@ constexpr float kLowest = std::numeric_limits<float>::lowest();
 // the same code compiles for AVX-512, AVX2 or SSE; summation order is fixed (k ascending).
 #if defined(__AVX512F__)
 constexpr int VL = 16;
-#ifndef SEQATTN_ACC
-#define SEQATTN_ACC 16
-#endif
-constexpr int kAccumulators = SEQATTN_ACC;  // of 32 zmm registers
+constexpr int kAccumulators = 16;  // of 32 zmm registers
 #else
 constexpr int VL = 8;
 constexpr int kAccumulators = 8;   // of 16 ymm registers
@@ -100,17 +97,62 @@ void gemm(float* C, Index ldc, const float* A, Index ar, Index ac, const float* 
   gemm_any(C, ldc, A, ar, ac, B, ldb, M, K, W, accumulate);
 }
 
-// max of a tile row (Bc floats) with Bc/VL vector maxima: a scalar max loop does not vectorise
-// (without -ffast-math GCC keeps the order of a reduction); max is exact in any order.
-inline float row_max(const float* x) {
-  vf m = load(x);
-  for (Index j = VL; j < Bc; j += VL) {
-    const vf y = load(x + j);
-    m = m > y ? m : y;
+// Tile-row element-wise steps in full-width vectors (GCC's auto-vectoriser prefers half-width
+// vectors with -mtune=generic; these passes are what the tiled kernel adds to the products).
+typedef std::int32_t vi __attribute__((vector_size(VL * sizeof(std::int32_t))));
+inline vf splat(float x) { return vf{} + x; }
+inline vf vmin(vf a, vf b) { return a < b ? a : b; }
+inline vf vmax(vf a, vf b) { return a > b ? a : b; }
+
+// exp(x) for -87 <= x <= 0: attn_math::exp_nonpositive's Cephes expf, lane by lane.
+inline vf vexp_nonpositive(vf x) {
+  const vf t = x * 1.44269504088896341f + 12582912.0f;  // 1.5·2^23 + round(x / ln 2)
+  const vf k = t - 12582912.0f;
+  const vf r = x - k * 0.693359375f + k * 2.12194440e-4f;
+  const vf z = r * r;
+  vf y = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
+           4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f;
+  y = y * z + r + 1.0f;
+  // y · 2^k: add k (the low mantissa bits of t) to y's exponent field
+  return reinterpret_cast<vf>(reinterpret_cast<vi>(y) +
+                              ((reinterpret_cast<vi>(t) - 0x4B400000) << 23));
+}
+
+// Horizontal sum of a vector in a fixed order.
+inline float hsum(vf v) {
+  float s = 0.0f;
+  for (int i = 0; i < VL; ++i) s += v[i];
+  return s;
+}
+
+// x = scores / sqrt(Dk), masked entries (a = 0) = lowest; returns the row max.
+inline float scale_row(float* x, const float* a, float scale) {
+  vf m = splat(kLowest);
+  for (Index c = 0; c < Bc; c += VL) {
+    vf v = load(x + c) * scale;
+    if (a) {
+      const vf av = load(a + c);
+      v = v * av + (1.0f - av) * kLowest;
+    }
+    store(x + c, v);
+    m = vmax(m, v);
   }
   float r = m[0];
   for (int i = 1; i < VL; ++i) r = std::max(r, m[i]);
   return r;
+}
+
+// x = exp(min(max(x·mul - shift, -87), 0)) (· a); returns Σ x (fixed order). min(., 0): masked
+// entries may lie above the shift; they are zeroed by a.
+inline float exp_row(float* x, const float* a, float mul, float shift) {
+  vf sum{};
+  for (Index c = 0; c < Bc; c += VL) {
+    vf v = vexp_nonpositive(vmin(vmax(load(x + c) * mul - shift, splat(-87.0f)), vf{}));
+    if (a) v *= load(a + c);
+    store(x + c, v);
+    sum += v;
+  }
+  return hsum(sum);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,14 +201,21 @@ bool tile_mask(const AttentionProblem& p, const Dims& d, Index b, Index r0, Inde
 }
 
 // z[c] = keep / (1 - rate) for keys s0 + c of row (b, h, t): the dropout stream of the
-// reference kernel, keep = uniform01(seed, step, flat (B, H, T, S) index) >= rate.
+// reference kernel, keep = uniform01(seed, step, flat (B, H, T, S) index) >= rate. As
+// uniform01 = (h >> 40) · 2^-24 with both sides of the comparison exact, keep is the integer
+// test (h >> 40) >= ceil(rate · 2^24): no int-to-float conversion in this hot loop (the tiled
+// kernel draws each keep decision twice, in forward and backward).
 inline void keep_factors(const AttentionProblem& p, const Dims& d, Index bh, Index t, Index s0,
                          Index nc, float* z) {
   const std::uint64_t base = static_cast<std::uint64_t>((bh * d.T + t) * d.S + s0);
-  const float rate = p.rate, inv_keep = 1.0f / (1.0f - p.rate);
+  const float inv_keep = 1.0f / (1.0f - p.rate);
+  const std::uint64_t threshold = static_cast<std::uint64_t>(std::ceil(p.rate * 16777216.0f));
   const std::uint64_t seed = p.seed, step = p.step;
-  for (Index c = 0; c < nc; ++c)
-    z[c] = uniform01(seed, step, base + static_cast<std::uint64_t>(c)) >= rate ? inv_keep : 0.0f;
+  for (Index c = 0; c < nc; ++c) {
+    const std::uint64_t i = base + static_cast<std::uint64_t>(c);
+    const std::uint64_t h = splitmix64(seed ^ splitmix64(step ^ splitmix64(i)));
+    z[c] = (h >> 40) >= threshold ? inv_keep : 0.0f;
+  }
   std::fill(z + nc, z + Bc, 0.0f);
 }
 
@@ -251,20 +300,12 @@ void FlashAttention::forward(const AttentionProblem& p, float* O) {
       for (Index r = 0; r < nr; ++r) {
         float* x = sc + r * Bc;
         const float* a = masked ? allow + r * Bc : nullptr;
-        if (a) {
-          for (Index c = 0; c < Bc; ++c) x[c] = x[c] * scale * a[c] + (1.0f - a[c]) * kLowest;
-        } else {
-          for (Index c = 0; c < Bc; ++c) x[c] *= scale;
-        }
-        const float mt = row_max(x);
+        const float mt = scale_row(x, a, scale);
         const float m_old = m[r], m_new = std::max(m_old, mt);
         if (m_new == kLowest) { std::fill(x, x + Bc, 0.0f); continue; }  // nothing allowed yet
-        // min(., 0): masked entries may lie above m'; they are zeroed after the exp.
-        for (Index c = 0; c < Bc; ++c) x[c] = std::min(std::max(x[c] - m_new, -87.0f), 0.0f);
-        exp_nonpositive(x, Bc);
-        if (a) for (Index c = 0; c < Bc; ++c) x[c] *= a[c];
+        const float psum = exp_row(x, a, 1.0f, m_new);
         const float alpha = m_old == kLowest ? 0.0f : std::exp(m_old - m_new);
-        l[r] = l[r] * alpha + sum_fixed(x, Bc);
+        l[r] = l[r] * alpha + psum;
         m[r] = m_new;
         if (alpha != 1.0f) for (Index j = 0; j < Dv; ++j) acc[r * Dv + j] *= alpha;
         // Pd = p · keep / (1 - rate): l sums p before dropout, as the reference's softmax does
@@ -363,10 +404,8 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
         for (Index r = 0; r < nr; ++r) {
           float* x = P + r * Bc;
           const float lt = lse[r0 + r];
-          // min(., 0): masked entries may lie above lse; they are zeroed after the exp.
-          for (Index c = 0; c < Bc; ++c) x[c] = std::min(std::max(x[c] * scale - lt, -87.0f), 0.0f);
-          exp_nonpositive(x, Bc);
-          if (masked) for (Index c = 0; c < Bc; ++c) x[c] *= allow[r * Bc + c];
+          // P = exp(scores / sqrt(Dk) - lse) · allowed
+          exp_row(x, masked ? allow + r * Bc : nullptr, scale, lt);
         }
         // O = Pd·V  ->  dPd = dO·Vᵀ   (nr, Bc)
         gemm(dP, Bc, dOb, Dv, 1, vt, Bc, nr, Dv, Bc, false);
@@ -389,7 +428,8 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
           const float dt = Dt[r0 + r];
           float* ds = dP + r * Bc;
           const float* pr = P + r * Bc;
-          for (Index c = 0; c < Bc; ++c) ds[c] = pr[c] * (ds[c] - dt) * scale;
+          for (Index c = 0; c < Bc; c += VL)
+            store(ds + c, load(pr + c) * (load(ds + c) - dt) * scale);
         }
         // scores = Q·Kᵀ  ->  dQ += dS·K (nr, nc)·(nc, Dk), dK += dSᵀ·Q (nc, nr)·(nr, Dk)
         gemm(dqpack + r0 * Dk, Dk, dP, Bc, 1, kblk, Dk, nr, nc, Dk, true);

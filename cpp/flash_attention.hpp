@@ -31,12 +31,9 @@ namespace seqattn {
 // Tile sizes: a (Br, Bc) score tile is 16 KiB and, with the Q, K, V, dO blocks of one tile,
 // stays in L2 (L1 for Dk = 32); Bc = 64 = four 16-float vectors, the width of the score
 // micro-kernel.
-#ifndef SEQATTN_BR
-#define SEQATTN_BR 64
-#define SEQATTN_BC 64
-#endif
-constexpr Index kFlashBr = SEQATTN_BR;  // query rows per tile
-constexpr Index kFlashBc = SEQATTN_BC;  // keys per tile
+// Measured: 64 x 64 beat 32 x 64, 64 x 32, 32 x 32 and 128 x 64 (Dk = 64, T = 2048).
+constexpr Index kFlashBr = 64;  // query rows per tile
+constexpr Index kFlashBc = 64;  // keys per tile (a multiple of the vector length)
 
 // What one attention call sees. Heads are column slices: Q (B, T, H*Dk) head h = columns
 // [h*Dk, (h+1)*Dk), likewise K (B, S, H*Dk), V (B, S, H*Dv).
