@@ -125,10 +125,11 @@ inline float hsum(vf v) {
   return s;
 }
 
+// The first w columns of a tile row (w: a multiple of VL, see tile_width).
 // x = scores / sqrt(Dk), masked entries (a = 0) = lowest; returns the row max.
-inline float scale_row(float* x, const float* a, float scale) {
+inline float scale_row(float* x, const float* a, float scale, Index w) {
   vf m = splat(kLowest);
-  for (Index c = 0; c < Bc; c += VL) {
+  for (Index c = 0; c < w; c += VL) {
     vf v = load(x + c) * scale;
     if (a) {
       const vf av = load(a + c);
@@ -144,9 +145,9 @@ inline float scale_row(float* x, const float* a, float scale) {
 
 // x = exp(min(max(x·mul - shift, -87), 0)) (· a); returns Σ x (fixed order). min(., 0): masked
 // entries may lie above the shift; they are zeroed by a.
-inline float exp_row(float* x, const float* a, float mul, float shift) {
+inline float exp_row(float* x, const float* a, float mul, float shift, Index w) {
   vf sum{};
-  for (Index c = 0; c < Bc; c += VL) {
+  for (Index c = 0; c < w; c += VL) {
     vf v = vexp_nonpositive(vmin(vmax(load(x + c) * mul - shift, splat(-87.0f)), vf{}));
     if (a) v *= load(a + c);
     store(x + c, v);
@@ -154,6 +155,11 @@ inline float exp_row(float* x, const float* a, float mul, float shift) {
   }
   return hsum(sum);
 }
+
+// Columns of a key block's tiles that are computed: nc rounded up to whole vectors (the last
+// block of S = 200 is 8 keys: 16 columns, not 64). Columns in [nc, w) are masked (tile_mask);
+// columns >= w are never read: the products after the softmax take nc keys.
+inline Index tile_width(Index nc) { return (nc + VL - 1) / VL * VL; }
 
 // ---------------------------------------------------------------------------------------------
 // Shapes of one problem, shared by forward and backward.
@@ -290,9 +296,9 @@ void FlashAttention::forward(const AttentionProblem& p, float* O) {
 
     const Index kb_end = key_block_end(p, d, r0, nr);
     for (Index kb = 0; kb < kb_end; ++kb) {
-      const Index s0 = kb * Bc, nc = std::min(Bc, d.S - s0);
-      // scores = Q·Kᵀ   (nr, Bc); padding columns give 0 and are masked below
-      gemm(sc, Bc, Qb, Dk, 1, kt + kb * Dk * Bc, Bc, nr, Dk, Bc, false);
+      const Index s0 = kb * Bc, nc = std::min(Bc, d.S - s0), w = tile_width(nc);
+      // scores = Q·Kᵀ   (nr, w); padding columns give 0 and are masked below
+      gemm(sc, Bc, Qb, Dk, 1, kt + kb * Dk * Bc, Bc, nr, Dk, w, false);
       const bool masked = tile_mask(p, d, b, r0, nr, s0, allow);
 
       // Online softmax per row: x = scores / sqrt(Dk) (masked: lowest), m' = max(m, max x),
@@ -300,10 +306,10 @@ void FlashAttention::forward(const AttentionProblem& p, float* O) {
       for (Index r = 0; r < nr; ++r) {
         float* x = sc + r * Bc;
         const float* a = masked ? allow + r * Bc : nullptr;
-        const float mt = scale_row(x, a, scale);
+        const float mt = scale_row(x, a, scale, w);
         const float m_old = m[r], m_new = std::max(m_old, mt);
         if (m_new == kLowest) { std::fill(x, x + Bc, 0.0f); continue; }  // nothing allowed yet
-        const float psum = exp_row(x, a, 1.0f, m_new);
+        const float psum = exp_row(x, a, 1.0f, m_new, w);
         const float alpha = m_old == kLowest ? 0.0f : std::exp(m_old - m_new);
         l[r] = l[r] * alpha + psum;
         m[r] = m_new;
@@ -311,7 +317,7 @@ void FlashAttention::forward(const AttentionProblem& p, float* O) {
         // Pd = p · keep / (1 - rate): l sums p before dropout, as the reference's softmax does
         if (p.dropped) {
           keep_factors(p, d, bh, r0 + r, s0, nc, z);
-          for (Index c = 0; c < Bc; ++c) x[c] *= z[c];
+          for (Index c = 0; c < w; ++c) x[c] *= z[c];
         }
       }
       // acc += Pd·V   (nr, nc)·(nc, Dv)
@@ -386,7 +392,7 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
     std::fill(dqpack, dqpack + T * Dk, 0.0f);
 
     for (Index kb = 0; kb < d.nkb; ++kb) {
-      const Index s0 = kb * Bc, nc = std::min(Bc, S - s0);
+      const Index s0 = kb * Bc, nc = std::min(Bc, S - s0), w = tile_width(nc);
       std::fill(dKa, dKa + Bc * Dk, 0.0f);
       std::fill(dVa, dVa + Bc * Dv, 0.0f);
       for (Index k = 0; k < Dv; ++k) {  // Vᵀ panel (Dv, Bc), zero past S
@@ -399,22 +405,22 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
         const float* Qb = qpack + r0 * Dk;    // (nr, Dk)
         const float* dOb = dopack + r0 * Dv;  // (nr, Dv)
         // forward: scores = Q·Kᵀ; P = exp(scores / sqrt(Dk) - lse) over the allowed entries
-        gemm(P, Bc, Qb, Dk, 1, kt + kb * Dk * Bc, Bc, nr, Dk, Bc, false);
+        gemm(P, Bc, Qb, Dk, 1, kt + kb * Dk * Bc, Bc, nr, Dk, w, false);
         const bool masked = tile_mask(p, d, b, r0, nr, s0, allow);
         for (Index r = 0; r < nr; ++r) {
           float* x = P + r * Bc;
           const float lt = lse[r0 + r];
           // P = exp(scores / sqrt(Dk) - lse) · allowed
-          exp_row(x, masked ? allow + r * Bc : nullptr, scale, lt);
+          exp_row(x, masked ? allow + r * Bc : nullptr, scale, lt, w);
         }
         // O = Pd·V  ->  dPd = dO·Vᵀ   (nr, Bc)
-        gemm(dP, Bc, dOb, Dv, 1, vt, Bc, nr, Dv, Bc, false);
+        gemm(dP, Bc, dOb, Dv, 1, vt, Bc, nr, Dv, w, false);
         // Pd = P·z, z = keep / (1 - rate)  ->  dP = dPd·z (the same keep decisions, regenerated)
         const float* pd = P;
         if (p.dropped) {
           for (Index r = 0; r < nr; ++r) {
             keep_factors(p, d, bh, r0 + r, s0, nc, z);
-            for (Index c = 0; c < Bc; ++c) {
+            for (Index c = 0; c < w; ++c) {
               Pd[r * Bc + c] = P[r * Bc + c] * z[c];
               dP[r * Bc + c] *= z[c];
             }
@@ -428,7 +434,7 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
           const float dt = Dt[r0 + r];
           float* ds = dP + r * Bc;
           const float* pr = P + r * Bc;
-          for (Index c = 0; c < Bc; c += VL)
+          for (Index c = 0; c < w; c += VL)
             store(ds + c, load(pr + c) * (load(ds + c) - dt) * scale);
         }
         // scores = Q·Kᵀ  ->  dQ += dS·K (nr, nc)·(nc, Dk), dK += dSᵀ·Q (nc, nr)·(nr, Dk)
