@@ -8,11 +8,14 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "attention_math.hpp"
 #include "linalg.hpp"
 #include "parallel.hpp"
 #include "rng.hpp"
 
 namespace seqattn {
+
+using namespace attn_math;
 
 namespace {
 
@@ -22,14 +25,6 @@ using ConstHeadMap = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
 using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
 using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
 using ConstByteMap = Eigen::Map<const Eigen::Array<std::uint8_t, Eigen::Dynamic, 1>>;
-
-inline int thread_id() {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
 
 [[noreturn]] void fail(const std::string& layer, const std::string& what) {
   throw std::invalid_argument("MultiHeadAttention '" + layer + "': " + what);
@@ -44,55 +39,6 @@ void check_positive(const char* arg, Index v) {
 std::string expected(const char* rows, Index last) {
   return std::string("(B, ") + rows + ", " + std::to_string(last) + ")";
 }
-
-// p[i] = exp(p[i]) for -87 <= p[i] <= 0 (a score minus its row maximum, clamped by the caller).
-// Cephes expf: 2^k · poly(r), x = k·ln2 + r; relative error < 1e-7 (1.5 ulp). Plain float
-// arithmetic so the compiler vectorises it with any SIMD level (Eigen's exp is slow on SSE2,
-// which has no packed floor); the -87 clamp keeps results normal floats (no denormals).
-inline void exp_nonpositive(float* p, Index n) {
-  for (Index i = 0; i < n; ++i) {
-    const float x = p[i];
-    const float t = x * 1.44269504088896341f + 12582912.0f;  // 1.5·2^23 + round(x / ln 2)
-    const float k = t - 12582912.0f;
-    const float r = x - k * 0.693359375f + k * 2.12194440e-4f;
-    const float z = r * r;
-    float y = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
-                4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f;
-    y = y * z + r + 1.0f;
-    std::int32_t tb;  // y · 2^k: add k (the low mantissa bits of t) to y's exponent field
-    std::uint32_t yb;
-    std::memcpy(&tb, &t, 4);
-    std::memcpy(&yb, &y, 4);
-    yb += static_cast<std::uint32_t>(tb - 0x4B400000) << 23;
-    std::memcpy(&y, &yb, 4);
-    p[i] = y;
-  }
-}
-
-// Sums in a fixed order (8 interleaved partial sums), whatever the alignment of x: per-thread
-// work space sits at different addresses for different thread counts, and Eigen's vectorised
-// reductions peel a pointer-dependent number of leading elements, which would change rounding.
-inline float sum_fixed(const float* x, Index n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  Index i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) acc[j] += x[i + j];
-  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-  for (; i < n; ++i) s += x[i];
-  return s;
-}
-inline float dot_fixed(const float* x, const float* y, Index n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  Index i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) acc[j] += x[i + j] * y[i + j];
-  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-  for (; i < n; ++i) s += x[i] * y[i];
-  return s;
-}
-
-// Per-thread work space of n floats, rounded up to whole 64-byte lines.
-inline Index padded(Index n) { return (n + 15) / 16 * 16; }
 
 // One row of raw scores Q·Kᵀ (overwritten as work space) -> p = softmax(scale · scores) over
 // the entries where allow[s] != 0 (allow == nullptr: all allowed). No allowed entry -> p = 0.
@@ -197,6 +143,21 @@ void MultiHeadAttention::check_values(const LayerInputs& in) const {
   }
 }
 
+AttentionProblem MultiHeadAttention::problem(bool dropped, std::uint64_t step) const {
+  AttentionProblem p;
+  p.B = B_; p.T = T_; p.S = S_; p.H = H_; p.Dk = Dk_; p.Dv = Dv_;
+  p.Q = Q_.ptr(); p.K = K_.ptr(); p.V = V_.ptr();
+  p.qmask = qmask_.empty() ? nullptr : qmask_.data();
+  p.kv = kv_mask_.empty() ? nullptr : kv_mask_.data();
+  p.attn = attn_.empty() ? nullptr : attn_.data();
+  p.causal = causal_;
+  p.dropped = dropped;
+  p.rate = dropout_;
+  p.seed = seed;
+  p.step = step;
+  return p;
+}
+
 void MultiHeadAttention::forward(const LayerInputs& in, LayerOutput& out, const Context& ctx) {
   const Tensor& query = *in.x[0];
   const Tensor& value = *in.x[1];
@@ -204,7 +165,7 @@ void MultiHeadAttention::forward(const LayerInputs& in, LayerOutput& out, const 
   const Tensor& key = has_key ? *in.x[2] : value;
   const Tensor* attn = in.x.size() > 3 ? in.x[3] : nullptr;
   const Index B = query.dim(0), T = query.dim(1), S = value.dim(1);
-  const Index H = H_, Dk = Dk_, Dv = Dv_, HDk = H * Dk, HDv = H * Dv;
+  const Index HDk = H_ * Dk_, HDv = H_ * Dv_;
   B_ = B; T_ = T; S_ = S;
 
   // Q = query·Wq + bq; K = key·Wk + bk; V = value·Wv + bv   (row-major (C, H, Dk) = (C, H*Dk))
@@ -215,84 +176,46 @@ void MultiHeadAttention::forward(const LayerInputs& in, LayerOutput& out, const 
   linear_forward(K_.ptr(), key.ptr(), value_of(wk_), value_of(bk_), B * S, Ck_, HDk);
   linear_forward(V_.ptr(), value.ptr(), value_of(wv_), value_of(bv_), B * S, Cv_, HDv);
 
-  // Masks: query mask per row; value & key masks folded into one (B, S) 0/1 vector.
+  // Masks, cached for backward and for attention_scores(): query mask (B, T); value & key
+  // masks folded into one (B, S) 0/1 vector; attention_mask (B, T, S) as bytes.
   const Mask* qmask = in.mask_of(0);
   const Mask* vmask = in.mask_of(1);
   const Mask* kmask = has_key ? in.mask_of(2) : vmask;
-  const bool has_kv = vmask || kmask;
-  if (has_kv) {
+  if (qmask) qmask_.assign(qmask->data.begin(), qmask->data.end()); else qmask_.clear();
+  if (vmask || kmask) {
     kv_mask_.assign(B * S, 1.0f);
     for (Index i = 0; i < B * S; ++i) {
       if (vmask && !vmask->data[i]) kv_mask_[i] = 0.0f;
       if (kmask && !kmask->data[i]) kv_mask_[i] = 0.0f;
     }
+  } else {
+    kv_mask_.clear();
   }
-  // Rows need their own allowed set only with an attention mask or the causal mask.
-  const bool causal = use_causal_mask;
-  const bool per_row = attn || causal;
+  if (attn) {
+    attn_.resize(B * T * S);
+    const float* a = attn->ptr();
+    for (Index i = 0; i < B * T * S; ++i) attn_[i] = a[i] != 0.0f;
+  } else {
+    attn_.clear();
+  }
+  causal_ = use_causal_mask;
 
-  // Dropout on P: training only; the keep decisions are cached for backward.
+  // Dropout on P: training only.
   dropped_ = ctx.training && dropout_ > 0.0f;
-  const float rate = dropout_, inv_keep = dropped_ ? 1.0f / (1.0f - dropout_) : 1.0f;
-  if (dropped_) keep_.resize(B * H * T * S);
-
-  P_.resize({B, H, T, S});
   O_.resize({B, T, HDv});
-  const Index per_thread = padded(T * S + S);  // scores, then Pd (T, S) + allowed row (S)
-  scratch_.resize(static_cast<std::size_t>(num_threads()) * per_thread);
-  const float scale = 1.0f / std::sqrt(static_cast<float>(Dk));
-  const std::uint64_t rng_seed = seed, step = ctx.step;
-
-  parallel_for(B * H, true, [&](Index bh) {
-    const Index b = bh / H, h = bh % H;
-    // Per-thread work space, hot in cache: the scores never go to the large P buffer.
-    float* work = scratch_.data() + thread_id() * per_thread;
-    float* allow_row = work + T * S;  // (S)
-    ConstHeadMap Qh(Q_.ptr() + b * T * HDk + h * Dk, T, Dk, Eigen::OuterStride<>(HDk));
-    ConstHeadMap Kh(K_.ptr() + b * S * HDk + h * Dk, S, Dk, Eigen::OuterStride<>(HDk));
-    ConstHeadMap Vh(V_.ptr() + b * S * HDv + h * Dv, S, Dv, Eigen::OuterStride<>(HDv));
-    HeadMap Oh(O_.ptr() + b * T * HDv + h * Dv, T, Dv, Eigen::OuterStride<>(HDv));
-    float* p = P_.ptr() + bh * T * S;
-
-    // scores = Q·Kᵀ   (T, S); the 1/sqrt(Dk) is applied inside the softmax
-    MatMap(work, T, S).noalias() = Qh * Kh.transpose();
-
-    // P = softmax(scores / sqrt(Dk)) over the allowed s of each row   (T, S)
-    const float* kv_allow = has_kv ? kv_mask_.data() + b * S : nullptr;  // (S) or all allowed
-    for (Index t = 0; t < T; ++t) {
-      float* prow = p + t * S;
-      if (qmask && !qmask->data[b * T + t]) { std::fill(prow, prow + S, 0.0f); continue; }
-      const float* allow = kv_allow;
-      if (per_row) {
-        if (kv_allow) std::copy(kv_allow, kv_allow + S, allow_row);
-        else std::fill(allow_row, allow_row + S, 1.0f);
-        if (attn) {
-          const float* a = attn->ptr() + (b * T + t) * S;
-          for (Index s = 0; s < S; ++s) if (a[s] == 0.0f) allow_row[s] = 0.0f;
-        }
-        if (causal) for (Index s = t + 1; s < S; ++s) allow_row[s] = 0.0f;
-        allow = allow_row;
-      }
-      masked_softmax_row(work + t * S, prow, allow, S, scale);
-    }
-
-    // Pd = P * keep / (1 - rate), keep = uniform01(seed, step, flat (B, H, T, S) index) >= rate
-    const float* pv = p;
-    if (dropped_) {
-      float* pd = work;  // (T, S), the scores are no longer needed
-      std::uint8_t* keep = keep_.data() + bh * T * S;
-      const std::uint64_t base = static_cast<std::uint64_t>(bh * T * S);
-      for (Index i = 0; i < T * S; ++i) {
-        const bool k = uniform01(rng_seed, step, base + i) >= rate;
-        keep[i] = k;
-        pd[i] = k ? p[i] * inv_keep : 0.0f;
-      }
-      pv = pd;
-    }
-
-    // O = Pd·V   (T, Dv)
-    Oh.noalias() = ConstMatMap(pv, T, S) * Vh;
-  });
+  reference_used_ = use_reference_kernel;
+  if (reference_used_) {
+    reference_forward(ctx.step);
+    scores_ready_ = true;
+  } else {
+    // The tiled kernel keeps no (T, S) buffer; release the reference's, if any.
+    if (!P_.data.empty()) P_ = Tensor();
+    if (!keep_.empty()) std::vector<std::uint8_t>().swap(keep_);
+    if (!scratch_.empty()) std::vector<float>().swap(scratch_);
+    flash_.forward(problem(dropped_, ctx.step), O_.ptr());
+    scores_ready_ = false;
+  }
+  step_ = ctx.step;
 
   // y = O·Wo + bo   (B*T, H*Dv)·(H*Dv, Cout)
   out.y.resize({B, T, Cout_});
@@ -312,7 +235,7 @@ void MultiHeadAttention::backward(const LayerInputs& in, const LayerOutput& /*ou
   float* dvalue = dx_at(1);
   float* dkey = has_key ? dx_at(2) : dvalue;  // key = value: its gradient goes to value
   const Index B = B_, T = T_, S = S_;
-  const Index H = H_, Dk = Dk_, Dv = Dv_, HDk = H * Dk, HDv = H * Dv;
+  const Index HDk = H_ * Dk_, HDv = H_ * Dv_;
 
   // y = O·Wo + bo  ->  dWo += Oᵀ·dy, dbo += Σ dy, dO = dy·Woᵀ
   dO_.resize({B, T, HDv});
@@ -320,10 +243,126 @@ void MultiHeadAttention::backward(const LayerInputs& in, const LayerOutput& /*ou
   linear_backward(dO_.ptr(), grad_of(wo_), grad_of(bo_), dy.ptr(), O_.ptr(), value_of(wo_),
                   B * T, HDv, Cout_);
 
-  // Per-(b, h) slices of dQ, dK, dV are disjoint and fully overwritten below.
+  // O = attention(Q, K, V)  ->  dQ, dK, dV (each fully overwritten)
   dQ_.resize({B, T, HDk});
   dK_.resize({B, S, HDk});
   dV_.resize({B, S, HDv});
+  if (reference_used_)
+    reference_backward();
+  else
+    flash_.backward(problem(dropped_, step_), O_.ptr(), dO_.ptr(), dQ_.ptr(), dK_.ptr(),
+                    dV_.ptr());
+
+  // Q = query·Wq + bq  ->  dquery += dQ·Wqᵀ, dWq += queryᵀ·dQ, dbq += Σ dQ
+  linear_backward(dquery, grad_of(wq_), grad_of(bq_), dQ_.ptr(), query.ptr(), value_of(wq_),
+                  B * T, C_, HDk);
+  // K = key·Wk + bk  ->  dkey += dK·Wkᵀ, dWk += keyᵀ·dK, dbk += Σ dK
+  linear_backward(dkey, grad_of(wk_), grad_of(bk_), dK_.ptr(), key.ptr(), value_of(wk_),
+                  B * S, Ck_, HDk);
+  // V = value·Wv + bv  ->  dvalue += dV·Wvᵀ, dWv += valueᵀ·dV, dbv += Σ dV
+  linear_backward(dvalue, grad_of(wv_), grad_of(bv_), dV_.ptr(), value.ptr(), value_of(wv_),
+                  B * S, Cv_, HDv);
+}
+
+const Tensor& MultiHeadAttention::attention_scores() {
+  if (scores_ready_ || B_ == 0) return P_;
+  // After a tiled forward: recompute P from the cached Q, K and masks, once.
+  const Index B = B_, T = T_, S = S_, H = H_;
+  P_.resize({B, H, T, S});
+  const Index per_thread = padded(T * S + S);
+  std::vector<float> work(static_cast<std::size_t>(num_threads()) * per_thread);
+  parallel_for(B * H, true, [&](Index bh) {
+    reference_probabilities(bh, P_.ptr() + bh * T * S, work.data() + thread_id() * per_thread);
+  });
+  scores_ready_ = true;
+  return P_;
+}
+
+std::size_t MultiHeadAttention::cache_bytes() const {
+  auto floats = [](const Tensor& t) { return t.data.capacity() * sizeof(float); };
+  return floats(Q_) + floats(K_) + floats(V_) + floats(O_) + floats(P_) + floats(dO_) +
+         floats(dQ_) + floats(dK_) + floats(dV_) + keep_.capacity() + qmask_.capacity() +
+         attn_.capacity() + sizeof(float) * (kv_mask_.capacity() + scratch_.capacity()) +
+         flash_.bytes();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference kernel: materialises P (B, H, T, S) and the dropout keep bytes; the oracle for the
+// tiled kernel and the source of attention_scores().
+
+void MultiHeadAttention::reference_probabilities(Index bh, float* p, float* work) const {
+  const Index T = T_, S = S_, H = H_, Dk = Dk_, HDk = H * Dk;
+  const Index b = bh / H, h = bh % H;
+  float* allow_row = work + T * S;  // (S)
+  ConstHeadMap Qh(Q_.ptr() + b * T * HDk + h * Dk, T, Dk, Eigen::OuterStride<>(HDk));
+  ConstHeadMap Kh(K_.ptr() + b * S * HDk + h * Dk, S, Dk, Eigen::OuterStride<>(HDk));
+
+  // scores = Q·Kᵀ   (T, S); the 1/sqrt(Dk) is applied inside the softmax
+  MatMap(work, T, S).noalias() = Qh * Kh.transpose();
+
+  // P = softmax(scores / sqrt(Dk)) over the allowed s of each row   (T, S)
+  const float scale = 1.0f / std::sqrt(static_cast<float>(Dk));
+  const float* kv_allow = kv_mask_.empty() ? nullptr : kv_mask_.data() + b * S;  // (S) or all
+  const bool per_row = !attn_.empty() || causal_;  // rows need their own allowed set
+  for (Index t = 0; t < T; ++t) {
+    float* prow = p + t * S;
+    if (!qmask_.empty() && !qmask_[b * T + t]) { std::fill(prow, prow + S, 0.0f); continue; }
+    const float* allow = kv_allow;
+    if (per_row) {
+      if (kv_allow) std::copy(kv_allow, kv_allow + S, allow_row);
+      else std::fill(allow_row, allow_row + S, 1.0f);
+      if (!attn_.empty()) {
+        const std::uint8_t* a = attn_.data() + (b * T + t) * S;
+        for (Index s = 0; s < S; ++s) if (!a[s]) allow_row[s] = 0.0f;
+      }
+      if (causal_) for (Index s = t + 1; s < S; ++s) allow_row[s] = 0.0f;
+      allow = allow_row;
+    }
+    masked_softmax_row(work + t * S, prow, allow, S, scale);
+  }
+}
+
+void MultiHeadAttention::reference_forward(std::uint64_t step) {
+  const Index B = B_, T = T_, S = S_, H = H_, Dv = Dv_, HDv = H * Dv;
+  const float rate = dropout_, inv_keep = dropped_ ? 1.0f / (1.0f - dropout_) : 1.0f;
+  if (dropped_) keep_.resize(B * H * T * S);
+  P_.resize({B, H, T, S});
+  const Index per_thread = padded(T * S + S);  // scores, then Pd (T, S) + allowed row (S)
+  scratch_.resize(static_cast<std::size_t>(num_threads()) * per_thread);
+  const std::uint64_t rng_seed = seed;
+
+  parallel_for(B * H, true, [&](Index bh) {
+    const Index b = bh / H, h = bh % H;
+    // Per-thread work space, hot in cache: the scores never go to the large P buffer.
+    float* work = scratch_.data() + thread_id() * per_thread;
+    float* p = P_.ptr() + bh * T * S;
+    reference_probabilities(bh, p, work);
+    ConstHeadMap Vh(V_.ptr() + b * S * HDv + h * Dv, S, Dv, Eigen::OuterStride<>(HDv));
+    HeadMap Oh(O_.ptr() + b * T * HDv + h * Dv, T, Dv, Eigen::OuterStride<>(HDv));
+
+    // Pd = P * keep / (1 - rate), keep = uniform01(seed, step, flat (B, H, T, S) index) >= rate
+    const float* pv = p;
+    if (dropped_) {
+      float* pd = work;  // (T, S), the scores are no longer needed
+      std::uint8_t* keep = keep_.data() + bh * T * S;
+      const std::uint64_t base = static_cast<std::uint64_t>(bh * T * S);
+      for (Index i = 0; i < T * S; ++i) {
+        const bool k = uniform01(rng_seed, step, base + i) >= rate;
+        keep[i] = k;
+        pd[i] = k ? p[i] * inv_keep : 0.0f;
+      }
+      pv = pd;
+    }
+
+    // O = Pd·V   (T, Dv)
+    Oh.noalias() = ConstMatMap(pv, T, S) * Vh;
+  });
+}
+
+void MultiHeadAttention::reference_backward() {
+  const Index B = B_, T = T_, S = S_;
+  const Index H = H_, Dk = Dk_, Dv = Dv_, HDk = H * Dk, HDv = H * Dv;
+  // Per-(b, h) slices of dQ, dK, dV are disjoint and fully overwritten below.
   const Index per_thread = padded(2 * T * S);  // dP (T, S) + Pd (T, S)
   scratch_.resize(static_cast<std::size_t>(num_threads()) * per_thread);
   const float scale = 1.0f / std::sqrt(static_cast<float>(Dk));
@@ -371,16 +410,6 @@ void MultiHeadAttention::backward(const LayerInputs& in, const LayerOutput& /*ou
     dQh.noalias() = dP * Kh;
     dKh.noalias() = dP.transpose() * Qh;
   });
-
-  // Q = query·Wq + bq  ->  dquery += dQ·Wqᵀ, dWq += queryᵀ·dQ, dbq += Σ dQ
-  linear_backward(dquery, grad_of(wq_), grad_of(bq_), dQ_.ptr(), query.ptr(), value_of(wq_),
-                  B * T, C_, HDk);
-  // K = key·Wk + bk  ->  dkey += dK·Wkᵀ, dWk += keyᵀ·dK, dbk += Σ dK
-  linear_backward(dkey, grad_of(wk_), grad_of(bk_), dK_.ptr(), key.ptr(), value_of(wk_),
-                  B * S, Ck_, HDk);
-  // V = value·Wv + bv  ->  dvalue += dV·Wvᵀ, dWv += valueᵀ·dV, dbv += Σ dV
-  linear_backward(dvalue, grad_of(wv_), grad_of(bv_), dV_.ptr(), value.ptr(), value_of(wv_),
-                  B * S, Cv_, HDv);
 }
 
 }  // namespace seqattn

@@ -12,12 +12,24 @@
 //                     & attention_mask[b, t, s] & (use_causal_mask ? s <= t : 1)   (1 = attend).
 // A row with no allowed entry gets an all-zero probability row (so y = bo there) and zero
 // gradients, never NaN (Keras would give a uniform row instead).
+//
+// Two kernels compute the same thing:
+//   - tiled ("flash", flash_attention.hpp), the default for training and inference: no (T, S)
+//     matrix is kept; between forward and backward only O and the row log-sum-exp (B, H, T)
+//     stay (with Q, K, V and the masks); backward recomputes score tiles and regenerates the
+//     dropout keep decisions from the counter-based RNG (the same stream, so the same dropout).
+//   - reference (materialising), when use_reference_kernel is set: P (B, H, T, S) and the keep
+//     bytes are stored; plain Eigen products per (b, h). It is the oracle for the tiled one.
+// attention_scores() (B, H, T, S) is computed on request from the cached Q, K and masks with
+// the reference softmax (or is the reference forward's own P), so asking for the scores costs
+// nothing when nobody asks.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "flash_attention.hpp"
 #include "layer.hpp"
 #include "tensor.hpp"
 
@@ -49,11 +61,24 @@ class MultiHeadAttention : public Layer {
                 const std::vector<Tensor*>& dx, const Context& ctx) override;
 
   // Softmax probabilities of the last forward, before dropout.  (B, H, T, S)
-  const Tensor& attention_scores() const { return P_; }
+  // Computed on the first request after a tiled forward (then kept until the next forward).
+  const Tensor& attention_scores();
+
+  // Bytes held between calls (caches, work buffers): O(T + S) per (b, h) with the tiled kernel,
+  // plus the (B, T, S) attention-mask copy when one is given and P when scores were requested.
+  std::size_t cache_bytes() const;
 
   bool use_causal_mask = false;
+  // Run the materialising reference kernel instead of the tiled one (tests, debugging).
+  bool use_reference_kernel = false;
 
  private:
+  AttentionProblem problem(bool dropped, std::uint64_t step) const;
+  // Reference kernel: probabilities of head bh (T, S) into p, work (T*S + S) floats.
+  void reference_probabilities(Index bh, float* p, float* work) const;
+  void reference_forward(std::uint64_t step);
+  void reference_backward();
+
   float* value_of(int i) { return i < 0 ? nullptr : params_[i].value.data(); }
   float* grad_of(int i) { return i < 0 ? nullptr : params_[i].grad.data(); }
 
@@ -68,14 +93,23 @@ class MultiHeadAttention : public Layer {
   Tensor Q_;                         // (B, T, H*Dk) head h = columns [h*Dk, (h+1)*Dk)
   Tensor K_;                         // (B, S, H*Dk)
   Tensor V_;                         // (B, S, H*Dv)
+  Tensor O_;                         // (B, T, H*Dv) attention output before projection
+  std::vector<std::uint8_t> qmask_;  // (B, T) query mask (empty: no mask)
+  std::vector<float> kv_mask_;       // (B, S) value & key mask as 0/1 (empty: no mask)
+  std::vector<std::uint8_t> attn_;   // (B, T, S) attention_mask != 0 (empty: none given)
+  bool causal_ = false;              // use_causal_mask of the last forward
+  std::uint64_t step_ = 0;           // ctx.step of the last forward (dropout stream)
+  bool dropped_ = false;             // dropout was applied in the last forward
+  bool reference_used_ = false;      // the last forward ran the reference kernel
+  bool scores_ready_ = false;        // P_ holds the last forward's probabilities
+  FlashAttention flash_;             // tiled kernel: lse (B, H, T), Kᵀ, Vᵀ, work tiles
+
+  // Reference kernel only (empty after a tiled forward):
   Tensor P_;                         // (B, H, T, S) probabilities, before dropout
   std::vector<std::uint8_t> keep_;   // (B, H, T, S) dropout keep decisions (when dropped_)
-  bool dropped_ = false;             // dropout was applied in the last forward
-  Tensor O_;                         // (B, T, H*Dv) attention output before projection
 
   // Work buffers, reused across calls (no allocation in the steady state).
-  std::vector<float> kv_mask_;       // (B, S) value & key mask as 0/1 (empty: no mask)
-  std::vector<float> scratch_;       // per thread: forward (T*S + S), backward (2*T*S)
+  std::vector<float> scratch_;       // reference, per thread: forward (T*S + S), backward (2*T*S)
   Tensor dO_;                        // (B, T, H*Dv)
   Tensor dQ_;                        // (B, T, H*Dk)
   Tensor dK_;                        // (B, S, H*Dk)

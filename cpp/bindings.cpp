@@ -297,7 +297,9 @@ PYBIND11_MODULE(_core, m) {
            py::arg("value_dim_in"), py::arg("key_dim_in"), py::arg("num_heads"), py::arg("key_dim"),
            py::arg("value_dim"), py::arg("dropout"), py::arg("use_bias"), py::arg("output_dim"))
       .def_readwrite("use_causal_mask", &MultiHeadAttention::use_causal_mask)
-      .def("attention_scores", [](const MultiHeadAttention& l) { return to_array(l.attention_scores()); });
+      .def_readwrite("use_reference_kernel", &MultiHeadAttention::use_reference_kernel)
+      .def("attention_scores", [](MultiHeadAttention& l) { return to_array(l.attention_scores()); })
+      .def("cache_bytes", &MultiHeadAttention::cache_bytes);
   py::class_<LayerNormalization, Layer, std::shared_ptr<LayerNormalization>>(m, "LayerNormalization")
       .def(py::init<Index, float, bool, bool>(), py::arg("channels"), py::arg("epsilon"),
            py::arg("center"), py::arg("scale"));

@@ -1,0 +1,454 @@
+#include "flash_attention.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "attention_math.hpp"
+#include "parallel.hpp"
+#include "rng.hpp"
+
+namespace seqattn {
+
+using namespace attn_math;
+
+namespace {
+
+constexpr Index Br = kFlashBr, Bc = kFlashBc;
+constexpr float kLowest = std::numeric_limits<float>::lowest();
+
+// ---------------------------------------------------------------------------------------------
+// Register-blocked micro-kernel, the only product in the tiled attention:
+//
+//   C[i, 0:W] (+)= Σ_k A(i, k) · B[k, 0:W]     i < M, k < K;  A(i, k) = A[i*ar + k*ac]
+//
+// W (the row width: Bc for scores, Dk or Dv otherwise) is a compile-time multiple of the vector
+// length, so a block of RB rows of C lives in RB·W/VL vector registers for the whole k loop
+// (16 accumulators with AVX-512); each k loads one row of B and broadcasts RB scalars of A.
+// Strided A covers both A·B (ac = 1) and Aᵀ·B (ar = 1). GCC vector extensions, not intrinsics:
+// the same code compiles for AVX-512, AVX2 or SSE; summation order is fixed (k ascending).
+#if defined(__AVX512F__)
+constexpr int VL = 16;
+constexpr int kAccumulators = 16;  // of 32 zmm registers
+#else
+constexpr int VL = 8;
+constexpr int kAccumulators = 8;   // of 16 ymm registers
+#endif
+typedef float vf __attribute__((vector_size(VL * sizeof(float))));
+
+inline vf load(const float* p) { vf v; std::memcpy(&v, p, sizeof v); return v; }
+inline void store(float* p, const vf& v) { std::memcpy(p, &v, sizeof v); }
+
+template <int NV, int RB>
+inline void gemm_rows(float* C, Index ldc, const float* A, Index ar, Index ac, const float* B,
+                      Index ldb, Index K, bool accumulate) {
+  vf c[RB][NV];
+  for (int i = 0; i < RB; ++i)
+    for (int j = 0; j < NV; ++j) c[i][j] = accumulate ? load(C + i * ldc + j * VL) : vf{};
+  for (Index k = 0; k < K; ++k) {
+    vf b[NV];
+    for (int j = 0; j < NV; ++j) b[j] = load(B + k * ldb + j * VL);
+    for (int i = 0; i < RB; ++i) {
+      const float a = A[i * ar + k * ac];
+      for (int j = 0; j < NV; ++j) c[i][j] += a * b[j];
+    }
+  }
+  for (int i = 0; i < RB; ++i)
+    for (int j = 0; j < NV; ++j) store(C + i * ldc + j * VL, c[i][j]);
+}
+
+template <int NV>
+void gemm_fixed(float* C, Index ldc, const float* A, Index ar, Index ac, const float* B, Index ldb,
+                Index M, Index K, bool accumulate) {
+  constexpr int RB = kAccumulators / NV > 0 ? kAccumulators / NV : 1;
+  Index i = 0;
+  for (; i + RB <= M; i += RB)
+    gemm_rows<NV, RB>(C + i * ldc, ldc, A + i * ar, ar, ac, B, ldb, K, accumulate);
+  for (; i < M; ++i) gemm_rows<NV, 1>(C + i * ldc, ldc, A + i * ar, ar, ac, B, ldb, K, accumulate);
+}
+
+// Any W (small or odd head sizes): plain loops, same summation order.
+void gemm_any(float* C, Index ldc, const float* A, Index ar, Index ac, const float* B, Index ldb,
+              Index M, Index K, Index W, bool accumulate) {
+  for (Index i = 0; i < M; ++i) {
+    float* c = C + i * ldc;
+    if (!accumulate) std::fill(c, c + W, 0.0f);
+    for (Index k = 0; k < K; ++k) {
+      const float a = A[i * ar + k * ac];
+      const float* b = B + k * ldb;
+      for (Index j = 0; j < W; ++j) c[j] += a * b[j];
+    }
+  }
+}
+
+void gemm(float* C, Index ldc, const float* A, Index ar, Index ac, const float* B, Index ldb,
+          Index M, Index K, Index W, bool accumulate) {
+  if (W % VL == 0) {
+    switch (W / VL) {
+      case 1: return gemm_fixed<1>(C, ldc, A, ar, ac, B, ldb, M, K, accumulate);
+      case 2: return gemm_fixed<2>(C, ldc, A, ar, ac, B, ldb, M, K, accumulate);
+      case 3: return gemm_fixed<3>(C, ldc, A, ar, ac, B, ldb, M, K, accumulate);
+      case 4: return gemm_fixed<4>(C, ldc, A, ar, ac, B, ldb, M, K, accumulate);
+      case 8: return gemm_fixed<8>(C, ldc, A, ar, ac, B, ldb, M, K, accumulate);
+      default: break;
+    }
+  }
+  gemm_any(C, ldc, A, ar, ac, B, ldb, M, K, W, accumulate);
+}
+
+// Tile-row element-wise steps in full-width vectors (GCC's auto-vectoriser prefers half-width
+// vectors with -mtune=generic; these passes are what the tiled kernel adds to the products).
+typedef std::int32_t vi __attribute__((vector_size(VL * sizeof(std::int32_t))));
+inline vf splat(float x) { return vf{} + x; }
+inline vf vmin(vf a, vf b) { return a < b ? a : b; }
+inline vf vmax(vf a, vf b) { return a > b ? a : b; }
+
+// exp(x) for -87 <= x <= 0: attn_math::exp_nonpositive's Cephes expf, lane by lane.
+inline vf vexp_nonpositive(vf x) {
+  const vf t = x * 1.44269504088896341f + 12582912.0f;  // 1.5·2^23 + round(x / ln 2)
+  const vf k = t - 12582912.0f;
+  const vf r = x - k * 0.693359375f + k * 2.12194440e-4f;
+  const vf z = r * r;
+  vf y = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
+           4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f;
+  y = y * z + r + 1.0f;
+  // y · 2^k: add k (the low mantissa bits of t) to y's exponent field
+  return reinterpret_cast<vf>(reinterpret_cast<vi>(y) +
+                              ((reinterpret_cast<vi>(t) - 0x4B400000) << 23));
+}
+
+// Horizontal sum of a vector in a fixed order.
+inline float hsum(vf v) {
+  float s = 0.0f;
+  for (int i = 0; i < VL; ++i) s += v[i];
+  return s;
+}
+
+// The first w columns of a tile row (w: a multiple of VL, see tile_width).
+// x = scores / sqrt(Dk), masked entries (a = 0) = lowest; returns the row max.
+inline float scale_row(float* x, const float* a, float scale, Index w) {
+  vf m = splat(kLowest);
+  for (Index c = 0; c < w; c += VL) {
+    vf v = load(x + c) * scale;
+    if (a) {
+      const vf av = load(a + c);
+      v = v * av + (1.0f - av) * kLowest;
+    }
+    store(x + c, v);
+    m = vmax(m, v);
+  }
+  float r = m[0];
+  for (int i = 1; i < VL; ++i) r = std::max(r, m[i]);
+  return r;
+}
+
+// x = exp(min(max(x·mul - shift, -87), 0)) (· a); returns Σ x (fixed order). min(., 0): masked
+// entries may lie above the shift; they are zeroed by a.
+inline float exp_row(float* x, const float* a, float mul, float shift, Index w) {
+  vf sum{};
+  for (Index c = 0; c < w; c += VL) {
+    vf v = vexp_nonpositive(vmin(vmax(load(x + c) * mul - shift, splat(-87.0f)), vf{}));
+    if (a) v *= load(a + c);
+    store(x + c, v);
+    sum += v;
+  }
+  return hsum(sum);
+}
+
+// Columns of a key block's tiles that are computed: nc rounded up to whole vectors (the last
+// block of S = 200 is 8 keys: 16 columns, not 64). Columns in [nc, w) are masked (tile_mask);
+// columns >= w are never read: the products after the softmax take nc keys.
+inline Index tile_width(Index nc) { return (nc + VL - 1) / VL * VL; }
+
+// ---------------------------------------------------------------------------------------------
+// Shapes of one problem, shared by forward and backward.
+struct Dims {
+  Index B, T, S, H, Dk, Dv, HDk, HDv, Sp, nqb, nkb;
+  explicit Dims(const AttentionProblem& p)
+      : B(p.B), T(p.T), S(p.S), H(p.H), Dk(p.Dk), Dv(p.Dv), HDk(p.H * p.Dk), HDv(p.H * p.Dv),
+        Sp((p.S + Bc - 1) / Bc * Bc), nqb((p.T + Br - 1) / Br), nkb((p.S + Bc - 1) / Bc) {}
+};
+
+// Key blocks [0, end) that query rows [r0, r0 + nr) can see: causal skips those wholly above
+// the diagonal (first key s0 > last query).
+inline Index key_block_end(const AttentionProblem& p, const Dims& d, Index r0, Index nr) {
+  return p.causal ? std::min(d.nkb, (r0 + nr - 1) / Bc + 1) : d.nkb;
+}
+// First query block that can see key block [s0, ...): causal skips blocks whose last row < s0.
+inline Index query_block_begin(const AttentionProblem& p, Index s0) {
+  return p.causal ? s0 / Br : 0;
+}
+
+// The 0/1 allowed entries of tile (rows r0.., keys s0..) in allow (nr, Bc), or false when every
+// entry is allowed (no mask, a full tile, not on the causal diagonal). Columns >= S (the zero
+// padding of the last key block) are never allowed. Forward and backward call this with the
+// same arguments, so they see the same tiles.
+bool tile_mask(const AttentionProblem& p, const Dims& d, Index b, Index r0, Index nr, Index s0,
+               float* allow) {
+  const Index nc = std::min(Bc, d.S - s0);
+  const bool diagonal = p.causal && s0 + nc - 1 > r0;
+  if (!p.qmask && !p.kv && !p.attn && nc == Bc && !diagonal) return false;
+  for (Index r = 0; r < nr; ++r) {
+    const Index t = r0 + r;
+    float* a = allow + r * Bc;
+    if (p.qmask && !p.qmask[b * d.T + t]) { std::fill(a, a + Bc, 0.0f); continue; }
+    if (p.kv) std::copy(p.kv + b * d.S + s0, p.kv + b * d.S + s0 + nc, a);
+    else std::fill(a, a + nc, 1.0f);
+    std::fill(a + nc, a + Bc, 0.0f);
+    if (p.attn) {
+      const std::uint8_t* am = p.attn + (b * d.T + t) * d.S + s0;
+      for (Index c = 0; c < nc; ++c) a[c] *= static_cast<float>(am[c]);
+    }
+    if (p.causal)
+      for (Index c = std::max<Index>(0, t - s0 + 1); c < nc; ++c) a[c] = 0.0f;
+  }
+  return true;
+}
+
+// z[c] = keep / (1 - rate) for keys s0 + c of row (b, h, t): the dropout stream of the
+// reference kernel, keep = uniform01(seed, step, flat (B, H, T, S) index) >= rate. As
+// uniform01 = (h >> 40) · 2^-24 with both sides of the comparison exact, keep is the integer
+// test (h >> 40) >= ceil(rate · 2^24): no int-to-float conversion in this hot loop (the tiled
+// kernel draws each keep decision twice, in forward and backward).
+inline void keep_factors(const AttentionProblem& p, const Dims& d, Index bh, Index t, Index s0,
+                         Index nc, float* z) {
+  const std::uint64_t base = static_cast<std::uint64_t>((bh * d.T + t) * d.S + s0);
+  const float inv_keep = 1.0f / (1.0f - p.rate);
+  const std::uint64_t threshold = static_cast<std::uint64_t>(std::ceil(p.rate * 16777216.0f));
+  const std::uint64_t seed = p.seed, step = p.step;
+  for (Index c = 0; c < nc; ++c) {
+    const std::uint64_t i = base + static_cast<std::uint64_t>(c);
+    const std::uint64_t h = splitmix64(seed ^ splitmix64(step ^ splitmix64(i)));
+    z[c] = (h >> 40) >= threshold ? inv_keep : 0.0f;
+  }
+  std::fill(z + nc, z + Bc, 0.0f);
+}
+
+// Kᵀ panels of one head: panel kb (D, Bc) holds keys [kb*Bc, (kb+1)*Bc) of the head's (S, D)
+// slice of X (B, S, H*D), zero-padded past S. Contiguous panels: the score kernel re-reads a
+// panel for every block of query rows, and rows S floats apart would fight over the same L1 sets.
+void transpose_head(const float* X, Index b, Index h, const Dims& d, Index D, float* M) {
+  const Index HD = d.H * D;
+  for (Index kb = 0; kb < d.nkb; ++kb) {
+    const Index s0 = kb * Bc, nc = std::min(Bc, d.S - s0);
+    float* panel = M + kb * D * Bc;
+    for (Index c = 0; c < nc; ++c) {
+      const float* x = X + (b * d.S + s0 + c) * HD + h * D;
+      for (Index k = 0; k < D; ++k) panel[k * Bc + c] = x[k];
+    }
+    for (Index k = 0; k < D; ++k) std::fill(panel + k * Bc + nc, panel + (k + 1) * Bc, 0.0f);
+  }
+}
+
+// Copies n rows of D floats, row stride ld, into a contiguous (n, D) block.
+inline void copy_rows(const float* X, Index ld, Index n, Index D, float* out) {
+  for (Index i = 0; i < n; ++i) std::copy(X + i * ld, X + i * ld + D, out + i * D);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+void FlashAttention::forward(const AttentionProblem& p, float* O) {
+  const Dims d(p);
+  const Index B = d.B, T = d.T, H = d.H, Dk = d.Dk, Dv = d.Dv, HDk = d.HDk, HDv = d.HDv;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(Dk));
+  lse_.resize(B * H * T);
+
+  // Work space: Kᵀ in key-block panels (B, H, S/Bc, Dk, Bc) and V per head, contiguous
+  // (B, H, S, Dv) (the kernels re-read a block of each for every block of query rows; rows H*D
+  // floats apart would fight over L1 sets and defeat the prefetcher), then per thread:
+  // scores/probabilities (Br, Bc), allowed (Br, Bc), keep factors (Bc), O accumulator (Br, Dv),
+  // Q block (Br, Dk), running max m and sum l (Br).
+  const Index kt_size = padded(B * H * Dk * d.Sp), v_size = padded(B * H * d.S * Dv);
+  const Index per_thread = padded(2 * Br * Bc + Bc + Br * Dv + Br * Dk + 2 * Br);
+  scratch_.resize(static_cast<std::size_t>(kt_size + v_size + num_threads() * per_thread));
+  float* ktpack = scratch_.data();
+  float* vpack = ktpack + kt_size;
+
+  // Kᵀ in key-block panels (Dk, Bc) and V per head (S, Dv).
+  parallel_for(B * H, true, [&](Index bh) {
+    const Index b = bh / H, h = bh % H;
+    transpose_head(p.K, b, h, d, Dk, ktpack + bh * Dk * d.Sp);
+    copy_rows(p.V + b * d.S * HDv + h * Dv, HDv, d.S, Dv, vpack + bh * d.S * Dv);
+  });
+
+  parallel_for(B * H * d.nqb, true, [&](Index task) {
+    const Index bh = task / d.nqb, qb = task % d.nqb, b = bh / H, h = bh % H;
+    const Index r0 = qb * Br, nr = std::min(Br, T - r0);
+    float* work = scratch_.data() + kt_size + v_size + thread_id() * per_thread;
+    float* sc = work;                 // (Br, Bc)
+    float* allow = sc + Br * Bc;      // (Br, Bc)
+    float* z = allow + Br * Bc;       // (Bc)
+    float* acc = z + Bc;              // (Br, Dv)
+    float* qblk = acc + Br * Dv;      // (Br, Dk)
+    float* m = qblk + Br * Dk;        // (Br)
+    float* l = m + Br;                // (Br)
+    std::fill(acc, acc + nr * Dv, 0.0f);
+    std::fill(m, m + nr, kLowest);
+    std::fill(l, l + nr, 0.0f);
+    // Q block (nr, Dk), contiguous: it is re-read for every key block
+    copy_rows(p.Q + (b * T + r0) * HDk + h * Dk, HDk, nr, Dk, qblk);
+    const float* Qb = qblk;
+    const float* kt = ktpack + bh * Dk * d.Sp;            // nkb panels (Dk, Bc)
+
+    const Index kb_end = key_block_end(p, d, r0, nr);
+    for (Index kb = 0; kb < kb_end; ++kb) {
+      const Index s0 = kb * Bc, nc = std::min(Bc, d.S - s0), w = tile_width(nc);
+      // scores = Q·Kᵀ   (nr, w); padding columns give 0 and are masked below
+      gemm(sc, Bc, Qb, Dk, 1, kt + kb * Dk * Bc, Bc, nr, Dk, w, false);
+      const bool masked = tile_mask(p, d, b, r0, nr, s0, allow);
+
+      // Online softmax per row: x = scores / sqrt(Dk) (masked: lowest), m' = max(m, max x),
+      // p = exp(x - m') (masked: 0), l = l·exp(m - m') + Σ p, acc = acc·exp(m - m').
+      for (Index r = 0; r < nr; ++r) {
+        float* x = sc + r * Bc;
+        const float* a = masked ? allow + r * Bc : nullptr;
+        const float mt = scale_row(x, a, scale, w);
+        const float m_old = m[r], m_new = std::max(m_old, mt);
+        if (m_new == kLowest) { std::fill(x, x + Bc, 0.0f); continue; }  // nothing allowed yet
+        const float psum = exp_row(x, a, 1.0f, m_new, w);
+        const float alpha = m_old == kLowest ? 0.0f : std::exp(m_old - m_new);
+        l[r] = l[r] * alpha + psum;
+        m[r] = m_new;
+        if (alpha != 1.0f) for (Index j = 0; j < Dv; ++j) acc[r * Dv + j] *= alpha;
+        // Pd = p · keep / (1 - rate): l sums p before dropout, as the reference's softmax does
+        if (p.dropped) {
+          keep_factors(p, d, bh, r0 + r, s0, nc, z);
+          for (Index c = 0; c < w; ++c) x[c] *= z[c];
+        }
+      }
+      // acc += Pd·V   (nr, nc)·(nc, Dv)
+      gemm(acc, Dv, sc, Bc, 1, vpack + (bh * d.S + s0) * Dv, Dv, nr, nc, Dv, true);
+    }
+
+    // O = acc / l, lse = m + log(l); a row with nothing allowed: O = 0 (lse unused: its P
+    // is masked to 0 in backward).
+    float* lse = lse_.data() + bh * T + r0;
+    for (Index r = 0; r < nr; ++r) {
+      float* o = O + (b * T + r0 + r) * HDv + h * Dv;
+      if (l[r] > 0.0f) {
+        const float inv = 1.0f / l[r];
+        for (Index j = 0; j < Dv; ++j) o[j] = acc[r * Dv + j] * inv;
+        lse[r] = m[r] + std::log(l[r]);
+      } else {
+        std::fill(o, o + Dv, 0.0f);
+        lse[r] = 0.0f;
+      }
+    }
+  });
+}
+
+void FlashAttention::backward(const AttentionProblem& p, const float* O, const float* dO,
+                              float* dQ, float* dK, float* dV) {
+  const Dims d(p);
+  const Index B = d.B, T = d.T, S = d.S, H = d.H, Dk = d.Dk, Dv = d.Dv, HDk = d.HDk,
+              HDv = d.HDv;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(Dk));
+  // Work tiles per thread: P (Br, Bc), dP (Br, Bc), Pd (Br, Bc), allowed (Br, Bc), keep
+  // factors (Bc), dK and dV accumulators (Bc, Dk) and (Bc, Dv), Vᵀ panel (Dv, Bc), K block
+  // (Bc, Dk), the head's Q (T, Dk), dO (T, Dv), dQ accumulator (T, Dk), Kᵀ panels (Dk, Sp),
+  // Dt (T). Contiguous copies of strided rows: the inner loop streams Q and dO block by block,
+  // and the prefetcher follows. Kᵀ is rebuilt rather than kept from forward (cheap, O(S·Dk)).
+  const Index per_thread = padded(4 * Br * Bc + Bc + 2 * Bc * Dk + 2 * Bc * Dv + 2 * T * Dk +
+                                  T * Dv + Dk * d.Sp + T);
+  scratch_.resize(static_cast<std::size_t>(num_threads()) * per_thread);
+
+  // One task per (b, h): it owns the (b, h) slices of dQ, dK, dV, so writes are disjoint and
+  // every sum runs in one fixed order (key blocks outer, query blocks inner).
+  parallel_for(B * H, true, [&](Index bh) {
+    const Index b = bh / H, h = bh % H;
+    float* work = scratch_.data() + thread_id() * per_thread;
+    float* P = work;               // (Br, Bc)
+    float* dP = P + Br * Bc;       // (Br, Bc)
+    float* Pd = dP + Br * Bc;      // (Br, Bc)
+    float* allow = Pd + Br * Bc;   // (Br, Bc)
+    float* z = allow + Br * Bc;    // (Bc)
+    float* dKa = z + Bc;           // (Bc, Dk)
+    float* dVa = dKa + Bc * Dk;    // (Bc, Dv)
+    float* vt = dVa + Bc * Dv;     // (Dv, Bc)
+    float* kblk = vt + Dv * Bc;    // (Bc, Dk)
+    float* qpack = kblk + Bc * Dk; // (T, Dk)
+    float* dopack = qpack + T * Dk;  // (T, Dv)
+    float* dqpack = dopack + T * Dv;  // (T, Dk) dQ accumulator
+    float* kt = dqpack + T * Dk;   // (S/Bc, Dk, Bc)
+    float* Dt = kt + Dk * d.Sp;    // (T)
+    transpose_head(p.K, b, h, d, Dk, kt);
+    const float* lse = lse_.data() + bh * T;
+    const float* Qh = p.Q + b * T * HDk + h * Dk;    // (T, Dk), row stride H*Dk
+    const float* Kh = p.K + b * S * HDk + h * Dk;    // (S, Dk)
+    const float* dOh = dO + b * T * HDv + h * Dv;    // (T, Dv)
+    float* dQh = dQ + b * T * HDk + h * Dk;          // (T, Dk)
+    float* dKh = dK + b * S * HDk + h * Dk;          // (S, Dk)
+    float* dVh = dV + b * S * HDv + h * Dv;          // (S, Dv)
+
+    copy_rows(Qh, HDk, T, Dk, qpack);
+    copy_rows(dOh, HDv, T, Dv, dopack);
+    // Dt = rowsum(dO * O)   (T)
+    for (Index t = 0; t < T; ++t) Dt[t] = dot_fixed(dopack + t * Dv, O + (b * T + t) * HDv + h * Dv, Dv);
+    std::fill(dqpack, dqpack + T * Dk, 0.0f);
+
+    for (Index kb = 0; kb < d.nkb; ++kb) {
+      const Index s0 = kb * Bc, nc = std::min(Bc, S - s0), w = tile_width(nc);
+      std::fill(dKa, dKa + Bc * Dk, 0.0f);
+      std::fill(dVa, dVa + Bc * Dv, 0.0f);
+      for (Index k = 0; k < Dv; ++k) {  // Vᵀ panel (Dv, Bc), zero past S
+        for (Index c = 0; c < nc; ++c) vt[k * Bc + c] = p.V[(b * S + s0 + c) * HDv + h * Dv + k];
+        std::fill(vt + k * Bc + nc, vt + (k + 1) * Bc, 0.0f);
+      }
+      copy_rows(Kh + s0 * HDk, HDk, nc, Dk, kblk);
+      for (Index qb = query_block_begin(p, s0); qb < d.nqb; ++qb) {
+        const Index r0 = qb * Br, nr = std::min(Br, T - r0);
+        const float* Qb = qpack + r0 * Dk;    // (nr, Dk)
+        const float* dOb = dopack + r0 * Dv;  // (nr, Dv)
+        // forward: scores = Q·Kᵀ; P = exp(scores / sqrt(Dk) - lse) over the allowed entries
+        gemm(P, Bc, Qb, Dk, 1, kt + kb * Dk * Bc, Bc, nr, Dk, w, false);
+        const bool masked = tile_mask(p, d, b, r0, nr, s0, allow);
+        for (Index r = 0; r < nr; ++r) {
+          float* x = P + r * Bc;
+          const float lt = lse[r0 + r];
+          // P = exp(scores / sqrt(Dk) - lse) · allowed
+          exp_row(x, masked ? allow + r * Bc : nullptr, scale, lt, w);
+        }
+        // O = Pd·V  ->  dPd = dO·Vᵀ   (nr, Bc)
+        gemm(dP, Bc, dOb, Dv, 1, vt, Bc, nr, Dv, w, false);
+        // Pd = P·z, z = keep / (1 - rate)  ->  dP = dPd·z (the same keep decisions, regenerated)
+        const float* pd = P;
+        if (p.dropped) {
+          for (Index r = 0; r < nr; ++r) {
+            keep_factors(p, d, bh, r0 + r, s0, nc, z);
+            for (Index c = 0; c < w; ++c) {
+              Pd[r * Bc + c] = P[r * Bc + c] * z[c];
+              dP[r * Bc + c] *= z[c];
+            }
+          }
+          pd = Pd;
+        }
+        // O = Pd·V  ->  dV += Pdᵀ·dO   (nc, nr)·(nr, Dv)
+        gemm(dVa, Dv, pd, 1, Bc, dOb, Dv, nc, nr, Dv, true);
+        // P = softmax(scores / sqrt(Dk))  ->  dscores = P * (dP - Dt) / sqrt(Dk)   (in dP)
+        for (Index r = 0; r < nr; ++r) {
+          const float dt = Dt[r0 + r];
+          float* ds = dP + r * Bc;
+          const float* pr = P + r * Bc;
+          for (Index c = 0; c < w; c += VL)
+            store(ds + c, load(pr + c) * (load(ds + c) - dt) * scale);
+        }
+        // scores = Q·Kᵀ  ->  dQ += dS·K (nr, nc)·(nc, Dk), dK += dSᵀ·Q (nc, nr)·(nr, Dk)
+        gemm(dqpack + r0 * Dk, Dk, dP, Bc, 1, kblk, Dk, nr, nc, Dk, true);
+        gemm(dKa, Dk, dP, 1, Bc, Qb, Dk, nc, nr, Dk, true);
+      }
+      for (Index c = 0; c < nc; ++c) {
+        std::copy(dKa + c * Dk, dKa + (c + 1) * Dk, dKh + (s0 + c) * HDk);
+        std::copy(dVa + c * Dv, dVa + (c + 1) * Dv, dVh + (s0 + c) * HDv);
+      }
+    }
+    for (Index t = 0; t < T; ++t) std::copy(dqpack + t * Dk, dqpack + (t + 1) * Dk, dQh + t * HDk);
+  });
+}
+
+std::size_t FlashAttention::bytes() const {
+  return sizeof(float) * (lse_.capacity() + scratch_.capacity());
+}
+
+}  // namespace seqattn
