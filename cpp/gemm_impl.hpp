@@ -38,7 +38,7 @@ constexpr int NR = 2 * kLanes;
 // the B panels of one task (KC x NCT, 256 KiB) in L2. Fixed sizes: the summation order of
 // every element is k ascending in KC blocks whatever the shapes and thread count.
 constexpr Index KC = 256;
-constexpr Index MC = MR * 16;  // rows of A packed per task
+constexpr Index MC = MR * 16;  // at most this many rows of A packed per task
 constexpr Index NCT = NR * 8;  // columns of C per task
 
 typedef float Vec __attribute__((vector_size(kLanes * sizeof(float))));
@@ -161,7 +161,12 @@ void gemm_impl(Index m, Index n, Index k, MatView A, MatView B, float* C, Index 
   }
   const Index kc_max = std::min(k, KC);
   const Index n_panels = (n + NR - 1) / NR;
-  const Index m_blocks = (m + MC - 1) / MC, n_blocks = (n + NCT - 1) / NCT;
+  // Row blocks of equal size (a multiple of MR, at most MC): m = 256 gives 2 x 128 rather
+  // than 192 + 64, which left one thread idle for a third of dW's time. Depends on m only, so
+  // the thread count still never changes a result (blocking never splits k).
+  const Index m_blocks = (m + MC - 1) / MC;
+  const Index mcb = std::min(MC, ((m + m_blocks - 1) / m_blocks + MR - 1) / MR * MR);
+  const Index n_blocks = (n + NCT - 1) / NCT;
   const Index tasks = m_blocks * n_blocks;
   // Waking the second thread costs more than a small product gains.
   const int threads = (tasks > 1 && m * n * k >= (Index(1) << 18)) ? num_threads() : 1;
@@ -181,8 +186,9 @@ void gemm_impl(Index m, Index n, Index k, MatView A, MatView B, float* C, Index 
       // (implicit barrier: every panel is packed before any task reads it)
 #pragma omp for schedule(static)
       for (Index t = 0; t < tasks; ++t) {
-        const Index i0 = (t / n_blocks) * MC, j0 = (t % n_blocks) * NCT;
-        const Index mc = std::min(MC, m - i0), nc = std::min(NCT, n - j0);
+        const Index i0 = (t / n_blocks) * mcb, j0 = (t % n_blocks) * NCT;
+        if (i0 >= m) continue;
+        const Index mc = std::min(mcb, m - i0), nc = std::min(NCT, n - j0);
         pack_a(my_a, A, m, i0, mc, p0, kc);
         for (Index ir = 0; ir < mc; ir += MR)
           for (Index jr = 0; jr < nc; jr += NR)

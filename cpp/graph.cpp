@@ -2,6 +2,7 @@
 
 #include "layer_norm.hpp"
 #include "merge.hpp"
+#include "parallel.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -91,6 +92,11 @@ void Graph::wire() {
   params_.clear();
   for (auto& l : layers_)
     for (auto& p : l->params()) params_.push_back(&p);
+  constexpr Index kChunk = 65536;
+  grad_chunks_.clear();
+  for (Param* p : params_)
+    for (Index b = 0; b < p->size(); b += kChunk)
+      grad_chunks_.push_back({p, b, std::min(b + kChunk, p->size())});
   grad_zeroed_.assign(values_.size(), 0);
   // Residual + LayerNorm: an Add of two inputs whose value only one LayerNormalization reads
   // (not a model output) runs inside that LN (LayerNormalization::forward_add).
@@ -203,7 +209,12 @@ double Graph::losses_and_seeds(const std::vector<Tensor>& y_true, const float* s
   if (with_grad) {
     // Clear every parameter gradient the backward pass accumulates into; value gradients
     // are zeroed on first use (zeroed_grad).
-    for (Param* p : params()) std::fill(p->grad.begin(), p->grad.end(), 0.0f);
+    if (!wired_) wire();
+    const Index nchunks = static_cast<Index>(grad_chunks_.size());
+    parallel_for(nchunks, nchunks > 1, [&](Index c) {
+      const GradChunk& ch = grad_chunks_[c];
+      std::fill(ch.param->grad.begin() + ch.begin, ch.param->grad.begin() + ch.end, 0.0f);
+    });
     std::fill(grad_zeroed_.begin(), grad_zeroed_.end(), 0);
   }
   last_losses_.assign(outputs_.size(), 0.0);

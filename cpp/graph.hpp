@@ -98,6 +98,8 @@ class Graph {
   std::vector<Tensor> grads_;   // dL/dvalue, for float values produced by nodes
   std::vector<char> grad_zeroed_;  // per value: grads_[v] zeroed in this backward pass
   std::vector<Param*> params_;     // every layer's params (wire())
+  struct GradChunk { Param* param; Index begin, end; };
+  std::vector<GradChunk> grad_chunks_;  // params_ cut into fixed chunks, cleared in parallel
   bool wired_ = false;
   std::vector<std::shared_ptr<Loss>> losses_;  // one per output
   std::vector<double> loss_weights_;
