@@ -147,8 +147,48 @@ inline void micro_kernel(Index kc, const float* a, const float* b, float* c, Ind
     }
 }
 
+thread_local Buffer t_partials;
+
+// One thread, no split: the whole product in the order described above.
+void gemm_serial(Index m, Index n, Index k, MatView A, MatView B, float* C, Index ldc,
+                 bool accumulate, const float* bias, bool relu, bool allow_threads);
+
+// Split-k for products with too few tiles of C to share (dW of a narrow layer: C is 32 x 64
+// while k = B*T = 6400). k is cut into kParts fixed ranges (a function of k only), each
+// range's product goes to its own partial buffer on whichever thread, then
+// C (+)= ((P0 + P1) + P2) + ... in range order: the same sums for any thread count.
+constexpr Index kSplitMinK = 2048;   // each range keeps at least 1024 of the depth
+constexpr Index kMaxParts = 8;
+
 void gemm_impl(Index m, Index n, Index k, MatView A, MatView B, float* C, Index ldc,
                bool accumulate, const float* bias, bool relu) {
+  const Index tiles = ((m + MC - 1) / MC) * ((n + NCT - 1) / NCT);
+  if (tiles > 1 || k < kSplitMinK || m <= 0 || n <= 0) {  // never depends on the thread count
+    gemm_serial(m, n, k, A, B, C, ldc, accumulate, bias, relu, true);
+    return;
+  }
+  const Index parts = std::min(kMaxParts, k / (kSplitMinK / 2));
+  float* partial = t_partials.get(parts * m * n);
+  parallel_for(parts, true, [&](Index q) {
+    const Index p0 = k * q / parts, p1 = k * (q + 1) / parts;
+    const MatView Aq{A.data + p0 * A.col_stride, A.row_stride, A.col_stride};
+    const MatView Bq{B.data + p0 * B.row_stride, B.row_stride, B.col_stride};
+    gemm_serial(m, n, p1 - p0, Aq, Bq, partial + q * m * n, n, false, nullptr, false, false);
+  });
+  parallel_for(m, m * n >= 16384, [&](Index i) {
+    float* c = C + i * ldc;
+    for (Index j = 0; j < n; ++j) {
+      float s = partial[i * n + j];
+      for (Index q = 1; q < parts; ++q) s += partial[(q * m + i) * n + j];
+      float v = accumulate ? c[j] + s : s + (bias ? bias[j] : 0.0f);
+      if (relu && !(v > 0.0f)) v = 0.0f;
+      c[j] = v;
+    }
+  });
+}
+
+void gemm_serial(Index m, Index n, Index k, MatView A, MatView B, float* C, Index ldc,
+                 bool accumulate, const float* bias, bool relu, bool allow_threads) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     for (Index i = 0; i < m; ++i)
@@ -169,25 +209,35 @@ void gemm_impl(Index m, Index n, Index k, MatView A, MatView B, float* C, Index 
   const Index n_blocks = (n + NCT - 1) / NCT;
   const Index tasks = m_blocks * n_blocks;
   // Waking the second thread costs more than a small product gains.
-  const int threads = (tasks > 1 && m * n * k >= (Index(1) << 18)) ? num_threads() : 1;
+  const int threads =
+      (allow_threads && tasks > 1 && m * n * k >= (Index(1) << 18)) ? num_threads() : 1;
   float* packed_b = t_packed_b.get(n_panels * NR * kc_max);
   float* packed_a = t_packed_a.get(static_cast<Index>(threads) * MC * kc_max);
 
-  // The same body runs inside a parallel region or, with one thread, plainly (its orphaned
-  // `omp for` then runs every iteration): never a serialised region (see parallel_for).
+  // The same body runs inside a parallel region (its loops shared out with `omp for`) or,
+  // with one thread, plainly: never a serialised OpenMP region (see parallel_for), and never
+  // an orphaned `omp for` when gemm_serial runs inside another parallel loop (split-k).
+  auto loop = [&](Index count, const auto& body) {
+    if (threads > 1) {
+#pragma omp for schedule(static)
+      for (Index i = 0; i < count; ++i) body(i);
+      // (implicit barrier)
+    } else {
+      for (Index i = 0; i < count; ++i) body(i);
+    }
+  };
   auto run = [&]() {
-    float* my_a = packed_a + thread_id() * MC * kc_max;
+    // (a split-k part runs on a worker with threads == 1: its own thread_local buffer, slot 0)
+    float* my_a = packed_a + (threads > 1 ? thread_id() : 0) * MC * kc_max;
     for (Index p0 = 0; p0 < k; p0 += KC) {
       const Index kc = std::min(KC, k - p0);
       const bool overwrite = !accumulate && p0 == 0;
       const bool last = p0 + KC >= k;
-#pragma omp for schedule(static)
-      for (Index q = 0; q < n_panels; ++q) pack_b_panel(packed_b + q * NR * kc, B, n, q * NR, p0, kc);
-      // (implicit barrier: every panel is packed before any task reads it)
-#pragma omp for schedule(static)
-      for (Index t = 0; t < tasks; ++t) {
+      // every panel is packed before any task reads it (the barrier after the loop)
+      loop(n_panels, [&](Index q) { pack_b_panel(packed_b + q * NR * kc, B, n, q * NR, p0, kc); });
+      loop(tasks, [&](Index t) {
         const Index i0 = (t / n_blocks) * mcb, j0 = (t % n_blocks) * NCT;
-        if (i0 >= m) continue;
+        if (i0 >= m) return;
         const Index mc = std::min(mcb, m - i0), nc = std::min(NCT, n - j0);
         pack_a(my_a, A, m, i0, mc, p0, kc);
         for (Index ir = 0; ir < mc; ir += MR)
@@ -196,8 +246,8 @@ void gemm_impl(Index m, Index n, Index k, MatView A, MatView B, float* C, Index 
                          ldc, static_cast<int>(std::min<Index>(MR, mc - ir)),
                          static_cast<int>(std::min<Index>(NR, nc - jr)), overwrite,
                          bias ? bias + j0 + jr : nullptr, relu && last);
-      }
-      // (implicit barrier: the next k block repacks B)
+      });
+      // (the next k block repacks B after the barrier)
     }
   };
   if (threads > 1) {

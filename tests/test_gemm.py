@@ -9,7 +9,8 @@ from seqattn import _core
 # Shapes around the kernel's tile edges (MR 6/12 rows, NR 8/16/32 columns, KC 256 depth)
 # and the models' own shapes.
 SHAPES = [(1, 1, 1), (5, 7, 3), (12, 32, 256), (13, 33, 257), (37, 65, 300), (200, 96, 32),
-          (100, 31, 513), (640, 64, 32), (64, 640, 96)]
+          (100, 31, 513), (640, 64, 32), (64, 640, 96),
+          (32, 64, 6400), (20, 33, 2049)]  # one tile of C, deep k: the split-k path
 
 
 def run(a, b, c, accumulate=False, bias=None, ta=False, tb=False, reference=False, relu=False):
@@ -70,17 +71,21 @@ def test_gemm_is_bit_identical_for_1_and_2_threads():
     a = rng.standard_normal((1000, 300)).astype(np.float32)   # several tasks and KC blocks
     b = rng.standard_normal((300, 700)).astype(np.float32)
     c0 = rng.standard_normal((1000, 700)).astype(np.float32)
+    x = rng.standard_normal((3000, 32)).astype(np.float32)     # dW of a narrow layer: one
+    dy = rng.standard_normal((3000, 48)).astype(np.float32)    # tile of C, split-k
     before = seqattn.get_num_threads()
     try:
         out = {}
         for t in (1, 2):
             seqattn.set_num_threads(t)
-            out[t] = (run(a, b, c0, accumulate=True), run(a.T.copy(), b, c0, ta=True,
-                                                          accumulate=True))
+            out[t] = (run(a, b, c0, accumulate=True),
+                      run(a.T.copy(), b, c0, ta=True, accumulate=True),
+                      run(x, dy, c0[:32, :48], ta=True, accumulate=True),
+                      run(x.T.copy(), dy, c0[:32, :48], bias=c0[0, :48], relu=True))
     finally:
         seqattn.set_num_threads(before)
-    for x, y in zip(out[1], out[2]):
-        assert np.array_equal(x, y)
+    for x1, x2 in zip(out[1], out[2]):
+        assert np.array_equal(x1, x2)
 
 
 def test_gemm_rejects_a_c_it_cannot_write():
