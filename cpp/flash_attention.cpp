@@ -118,11 +118,22 @@ inline vf vexp_nonpositive(vf x) {
                               ((reinterpret_cast<vi>(t) - 0x4B400000) << 23));
 }
 
-// Horizontal sum of a vector in a fixed order.
+// Horizontal sum and max of a vector as a halving tree in a fixed order: log2(VL) dependent
+// steps instead of a VL-long chain of scalar adds, which was a third of the forward's
+// element-wise time per tile row (perf annotate, T=200).
 inline float hsum(vf v) {
-  float s = 0.0f;
-  for (int i = 0; i < VL; ++i) s += v[i];
-  return s;
+  float a[VL];
+  std::memcpy(a, &v, sizeof v);
+  for (int w = VL / 2; w >= 1; w /= 2)
+    for (int i = 0; i < w; ++i) a[i] += a[i + w];
+  return a[0];
+}
+inline float hmax(vf v) {
+  float a[VL];
+  std::memcpy(a, &v, sizeof v);
+  for (int w = VL / 2; w >= 1; w /= 2)
+    for (int i = 0; i < w; ++i) a[i] = a[i] > a[i + w] ? a[i] : a[i + w];
+  return a[0];
 }
 
 // The first w columns of a tile row (w: a multiple of VL, see tile_width).
@@ -138,9 +149,7 @@ inline float scale_row(float* x, const float* a, float scale, Index w) {
     store(x + c, v);
     m = vmax(m, v);
   }
-  float r = m[0];
-  for (int i = 1; i < VL; ++i) r = std::max(r, m[i]);
-  return r;
+  return hmax(m);
 }
 
 // x = exp(min(max(x·mul - shift, -87), 0)) (· a); returns Σ x (fixed order). min(., 0): masked
