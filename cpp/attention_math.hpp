@@ -11,14 +11,6 @@
 namespace seqattn {
 namespace attn_math {
 
-inline int thread_id() {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
-
 // p[i] = exp(p[i]) for -87 <= p[i] <= 0 (a score minus its row maximum, clamped by the caller).
 // Cephes expf: 2^k · poly(r), x = k·ln2 + r; relative error < 1e-7 (1.5 ulp). Plain float
 // arithmetic so the compiler vectorises it with any SIMD level (Eigen's exp is slow on SSE2,

@@ -50,14 +50,6 @@ inline Vec load(const float* p) {
 }
 inline void store(float* p, Vec v) { std::memcpy(p, &v, sizeof v); }
 
-inline int thread_id() {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
-
 // Grow-only, 64-byte aligned scratch (no allocation once the largest shape has been seen).
 struct Buffer {
   std::vector<float> storage;

@@ -16,6 +16,15 @@ int num_threads();
 void set_num_threads(int n);  // n >= 1; validated in the binding
 bool openmp_enabled();
 
+// This thread's number inside a parallel region (0 outside one): indexes per-thread scratch.
+inline int thread_id() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
 namespace detail {
 // The one compiled copy of a parallel_for loop: both the threaded and the plain path run
 // this, so an iteration is computed by the same instructions whatever the thread count (two
