@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the README's "Accuracy on real data" table: each row's command for seeds 0, 1, 2.
 # Usage: bash examples/accuracy.sh [DATA_DIR]   (default: ../shared/data beside the project)
-# Needs seqattn installed (bash scripts/setup.sh, then . .venv/bin/activate). About 8 minutes
+# Needs seqattn installed (bash scripts/setup.sh, then . .venv/bin/activate). About 3 minutes
 # on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
