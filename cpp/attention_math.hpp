@@ -11,20 +11,28 @@
 namespace seqattn {
 namespace attn_math {
 
-// p[i] = exp(p[i]) for -87 <= p[i] <= 0 (a score minus its row maximum, clamped by the caller).
-// Cephes expf: 2^k · poly(r), x = k·ln2 + r; relative error < 1e-7 (1.5 ulp). Plain float
-// arithmetic so the compiler vectorises it with any SIMD level (Eigen's exp is slow on SSE2,
-// which has no packed floor); the -87 clamp keeps results normal floats (no denormals).
+// Cephes expf for -87 <= x <= 0 (a score minus its row maximum, clamped by the caller):
+// exp(x) = 2^k · poly(r), x = k·ln2 + r; relative error < 1e-7 (1.5 ulp). Plain arithmetic on
+// F = float or a GCC float vector (the tiled kernel's), so one copy of the constants serves
+// both; the -87 clamp keeps results normal floats (no denormals). Returns poly(r) and sets t,
+// whose low mantissa bits hold k: the caller adds k to the result's exponent field.
+template <class F>
+inline F exp_nonpositive_core(F x, F& t) {
+  t = x * 1.44269504088896341f + 12582912.0f;  // 1.5·2^23 + round(x / ln 2)
+  const F k = t - 12582912.0f;
+  const F r = x - k * 0.693359375f + k * 2.12194440e-4f;
+  const F z = r * r;
+  F y = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
+          4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f;
+  return y * z + r + 1.0f;
+}
+
+// p[i] = exp(p[i]) for -87 <= p[i] <= 0. Scalar code the compiler vectorises at any SIMD
+// level (Eigen's exp is slow on SSE2, which has no packed floor).
 inline void exp_nonpositive(float* p, Index n) {
   for (Index i = 0; i < n; ++i) {
-    const float x = p[i];
-    const float t = x * 1.44269504088896341f + 12582912.0f;  // 1.5·2^23 + round(x / ln 2)
-    const float k = t - 12582912.0f;
-    const float r = x - k * 0.693359375f + k * 2.12194440e-4f;
-    const float z = r * r;
-    float y = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
-                4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f;
-    y = y * z + r + 1.0f;
+    float t;
+    float y = exp_nonpositive_core(p[i], t);
     std::int32_t tb;  // y · 2^k: add k (the low mantissa bits of t) to y's exponent field
     std::uint32_t yb;
     std::memcpy(&tb, &t, 4);

@@ -104,15 +104,10 @@ inline vf splat(float x) { return vf{} + x; }
 inline vf vmin(vf a, vf b) { return a < b ? a : b; }
 inline vf vmax(vf a, vf b) { return a > b ? a : b; }
 
-// exp(x) for -87 <= x <= 0: attn_math::exp_nonpositive's Cephes expf, lane by lane.
+// exp(x) for -87 <= x <= 0, lane by lane: attn_math's Cephes core on a vector.
 inline vf vexp_nonpositive(vf x) {
-  const vf t = x * 1.44269504088896341f + 12582912.0f;  // 1.5·2^23 + round(x / ln 2)
-  const vf k = t - 12582912.0f;
-  const vf r = x - k * 0.693359375f + k * 2.12194440e-4f;
-  const vf z = r * r;
-  vf y = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
-           4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f;
-  y = y * z + r + 1.0f;
+  vf t;
+  const vf y = exp_nonpositive_core(x, t);
   // y · 2^k: add k (the low mantissa bits of t) to y's exponent field
   return reinterpret_cast<vf>(reinterpret_cast<vi>(y) +
                               ((reinterpret_cast<vi>(t) - 0x4B400000) << 23));
