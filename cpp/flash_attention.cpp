@@ -131,38 +131,62 @@ inline float hmax(vf v) {
   return a[0];
 }
 
-// The first w columns of a tile row (w: a multiple of VL, see tile_width).
-// x = scores / sqrt(Dk), masked entries (a = 0) = lowest; returns the row max.
-inline float scale_row(float* x, const float* a, float scale, Index w) {
+// Lanes [0, n) of a vector set to 1, the others 0 (0 <= n <= VL): the last vector of a tile
+// row whose valid columns end inside it (S = 200 ends 8 floats into a 16-float vector).
+inline vf lanes_below(Index n) {
+  vf v;
+  for (int i = 0; i < VL; ++i) v[i] = i < n ? 1.0f : 0.0f;
+  return v;
+}
+
+// The first w columns of a tile row (w: a multiple of VL, see tile_width) hold scaled scores
+// (Q is scaled by 1/sqrt(Dk) before the product). Allowed entries: a[c] = 1 (a: the tile's
+// mask row), or, without a mask, every column but the padding lanes of the last vector
+// (tail: those lanes 0; nullptr: no padding). Disallowed entries are set to lowest; returns
+// the row max. Without mask or padding the row is only read.
+inline float row_max(float* x, const float* a, const vf* tail, Index w) {
   vf m = splat(kLowest);
-  for (Index c = 0; c < w; c += VL) {
-    vf v = load(x + c) * scale;
+  const Index full = (!a && tail) ? w - VL : w;
+  for (Index c = 0; c < full; c += VL) {
+    vf v = load(x + c);
     if (a) {
       const vf av = load(a + c);
       v = v * av + (1.0f - av) * kLowest;
+      store(x + c, v);
     }
-    store(x + c, v);
+    m = vmax(m, v);
+  }
+  if (full < w) {
+    const vf v = load(x + full) * *tail + (1.0f - *tail) * kLowest;
+    store(x + full, v);
     m = vmax(m, v);
   }
   return hmax(m);
 }
 
-// x = exp(min(max(x·mul - shift, -87), 0)) (· a); returns Σ x (fixed order). min(., 0): masked
-// entries may lie above the shift; they are zeroed by a.
-inline float exp_row(float* x, const float* a, float mul, float shift, Index w) {
+// x = exp(min(max(x - shift, -87), 0)) on allowed entries, 0 elsewhere (a, tail as in
+// row_max); returns Σ x (fixed order). min(., 0): masked entries may lie above the shift.
+inline float exp_row(float* x, const float* a, const vf* tail, float shift, Index w) {
   vf sum{};
-  for (Index c = 0; c < w; c += VL) {
-    vf v = vexp_nonpositive(vmin(vmax(load(x + c) * mul - shift, splat(-87.0f)), vf{}));
+  const Index full = (!a && tail) ? w - VL : w;
+  for (Index c = 0; c < full; c += VL) {
+    vf v = vexp_nonpositive(vmin(vmax(load(x + c) - shift, splat(-87.0f)), vf{}));
     if (a) v *= load(a + c);
     store(x + c, v);
+    sum += v;
+  }
+  if (full < w) {
+    const vf v = vexp_nonpositive(vmin(vmax(load(x + full) - shift, splat(-87.0f)), vf{})) * *tail;
+    store(x + full, v);
     sum += v;
   }
   return hsum(sum);
 }
 
 // Columns of a key block's tiles that are computed: nc rounded up to whole vectors (the last
-// block of S = 200 is 8 keys: 16 columns, not 64). Columns in [nc, w) are masked (tile_mask);
-// columns >= w are never read: the products after the softmax take nc keys.
+// block of S = 200 is 8 keys: 16 columns, not 64). Columns in [nc, w) are disallowed (the
+// mask or the tail lanes); columns >= w are never read: the products after the softmax take nc
+// keys.
 inline Index tile_width(Index nc) { return (nc + VL - 1) / VL * VL; }
 
 // ---------------------------------------------------------------------------------------------
@@ -174,32 +198,26 @@ struct Dims {
         Sp((p.S + Bc - 1) / Bc * Bc), nqb((p.T + Br - 1) / Br), nkb((p.S + Bc - 1) / Bc) {}
 };
 
-// Key blocks [0, end) that query rows [r0, r0 + nr) can see: causal skips those wholly above
-// the diagonal (first key s0 > last query).
-inline Index key_block_end(const AttentionProblem& p, const Dims& d, Index r0, Index nr) {
-  return p.causal ? std::min(d.nkb, (r0 + nr - 1) / Bc + 1) : d.nkb;
-}
 // First query block that can see key block [s0, ...): causal skips blocks whose last row < s0.
 inline Index query_block_begin(const AttentionProblem& p, Index s0) {
   return p.causal ? s0 / Br : 0;
 }
 
-// The 0/1 allowed entries of tile (rows r0.., keys s0..) in allow (nr, Bc), or false when every
-// entry is allowed (no mask, a full tile, not on the causal diagonal). Columns >= S (the zero
-// padding of the last key block) are never allowed. Forward and backward call this with the
-// same arguments, so they see the same tiles.
+// The 0/1 allowed entries of a tile (rows r0.., keys s0 .. s0+nc) in allow (nr, ld), zero in
+// columns [nc, ld); or false when every entry of the tile's nc keys is allowed (no mask, not on
+// the causal diagonal: the padding columns past nc are then the tail lanes' business). Forward
+// and backward see the same allowed entries.
 bool tile_mask(const AttentionProblem& p, const Dims& d, Index b, Index r0, Index nr, Index s0,
-               float* allow) {
-  const Index nc = std::min(Bc, d.S - s0);
+               Index nc, Index ld, float* allow) {
   const bool diagonal = p.causal && s0 + nc - 1 > r0;
-  if (!p.qmask && !p.kv && !p.attn && nc == Bc && !diagonal) return false;
+  if (!p.qmask && !p.kv && !p.attn && !diagonal) return false;
   for (Index r = 0; r < nr; ++r) {
     const Index t = r0 + r;
-    float* a = allow + r * Bc;
-    if (p.qmask && !p.qmask[b * d.T + t]) { std::fill(a, a + Bc, 0.0f); continue; }
+    float* a = allow + r * ld;
+    if (p.qmask && !p.qmask[b * d.T + t]) { std::fill(a, a + ld, 0.0f); continue; }
     if (p.kv) std::copy(p.kv + b * d.S + s0, p.kv + b * d.S + s0 + nc, a);
     else std::fill(a, a + nc, 1.0f);
-    std::fill(a + nc, a + Bc, 0.0f);
+    std::fill(a + nc, a + ld, 0.0f);
     if (p.attn) {
       const std::uint8_t* am = p.attn + (b * d.T + t) * d.S + s0;
       for (Index c = 0; c < nc; ++c) a[c] *= static_cast<float>(am[c]);
@@ -226,7 +244,7 @@ inline void keep_factors(const AttentionProblem& p, const Dims& d, Index bh, Ind
     const std::uint64_t h = splitmix64(seed ^ splitmix64(step ^ splitmix64(i)));
     z[c] = (h >> 40) >= threshold ? inv_keep : 0.0f;
   }
-  std::fill(z + nc, z + Bc, 0.0f);
+  std::fill(z + nc, z + tile_width(nc), 0.0f);
 }
 
 // Kᵀ panels of one head: panel kb (D, Bc) holds keys [kb*Bc, (kb+1)*Bc) of the head's (S, D)
@@ -249,6 +267,13 @@ void transpose_head(const float* X, Index b, Index h, const Dims& d, Index D, fl
 inline void copy_rows(const float* X, Index ld, Index n, Index D, float* out) {
   for (Index i = 0; i < n; ++i) std::copy(X + i * ld, X + i * ld + D, out + i * D);
 }
+// n rows of D floats times `scale`, row strides ld and ld_out (Q times 1/sqrt(Dk): the scores
+// come out of the product scaled).
+inline void copy_rows_scaled(const float* X, Index ld, Index n, Index D, float scale, float* out,
+                             Index ld_out) {
+  for (Index i = 0; i < n; ++i)
+    for (Index k = 0; k < D; ++k) out[i * ld_out + k] = X[i * ld + k] * scale;
+}
 
 }  // namespace
 
@@ -258,14 +283,20 @@ void FlashAttention::forward(const AttentionProblem& p, float* O) {
   const Index B = d.B, T = d.T, H = d.H, Dk = d.Dk, Dv = d.Dv, HDk = d.HDk, HDv = d.HDv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(Dk));
   lse_.resize(B * H * T);
+  // Short rows (S <= kFlashWideKeys) are one key block of KW = S rounded up to a vector: a
+  // plain softmax per row, no running-max rescaling and one horizontal max and sum per row
+  // instead of one per 64 keys (the d = 32 models spent more time there than multiplying).
+  // The scores tile is still at most (Br, kFlashWideKeys): nothing of size (T, S) is kept.
+  const bool wide = d.S <= kFlashWideKeys;
+  const Index KW = wide ? tile_width(d.S) : Bc;
 
   // Work space: Kᵀ in key-block panels (B, H, S/Bc, Dk, Bc) and V per head, contiguous
   // (B, H, S, Dv) (the kernels re-read a block of each for every block of query rows; rows H*D
   // floats apart would fight over L1 sets and defeat the prefetcher), then per thread:
-  // scores/probabilities (Br, Bc), allowed (Br, Bc), keep factors (Bc), O accumulator (Br, Dv),
-  // Q block (Br, Dk), running max m and sum l (Br).
+  // scores/probabilities (Br, KW), allowed (Br, KW), keep factors (KW), O accumulator (Br, Dv),
+  // scaled Q block (Br, Dk), running max m and sum l (Br).
   const Index kt_size = padded(B * H * Dk * d.Sp), v_size = padded(B * H * d.S * Dv);
-  const Index per_thread = padded(2 * Br * Bc + Bc + Br * Dv + Br * Dk + 2 * Br);
+  const Index per_thread = padded(2 * Br * KW + KW + Br * Dv + Br * Dk + 2 * Br);
   scratch_.resize(static_cast<std::size_t>(kt_size + v_size + num_threads() * per_thread));
   float* ktpack = scratch_.data();
   float* vpack = ktpack + kt_size;
@@ -281,41 +312,49 @@ void FlashAttention::forward(const AttentionProblem& p, float* O) {
     const Index bh = task / d.nqb, qb = task % d.nqb, b = bh / H, h = bh % H;
     const Index r0 = qb * Br, nr = std::min(Br, T - r0);
     float* work = scratch_.data() + kt_size + v_size + thread_id() * per_thread;
-    float* sc = work;                 // (Br, Bc)
-    float* allow = sc + Br * Bc;      // (Br, Bc)
-    float* z = allow + Br * Bc;       // (Bc)
-    float* acc = z + Bc;              // (Br, Dv)
+    float* sc = work;                 // (Br, KW)
+    float* allow = sc + Br * KW;      // (Br, KW)
+    float* z = allow + Br * KW;       // (KW)
+    float* acc = z + KW;              // (Br, Dv)
     float* qblk = acc + Br * Dv;      // (Br, Dk)
     float* m = qblk + Br * Dk;        // (Br)
     float* l = m + Br;                // (Br)
     std::fill(acc, acc + nr * Dv, 0.0f);
     std::fill(m, m + nr, kLowest);
     std::fill(l, l + nr, 0.0f);
-    // Q block (nr, Dk), contiguous: it is re-read for every key block
-    copy_rows(p.Q + (b * T + r0) * HDk + h * Dk, HDk, nr, Dk, qblk);
-    const float* Qb = qblk;
+    // Q block (nr, Dk) / sqrt(Dk), contiguous: it is re-read for every key panel
+    copy_rows_scaled(p.Q + (b * T + r0) * HDk + h * Dk, HDk, nr, Dk, scale, qblk, Dk);
     const float* kt = ktpack + bh * Dk * d.Sp;            // nkb panels (Dk, Bc)
+    // keys a row of this block can see: causal stops at the block's last row
+    const Index visible = p.causal ? std::min(d.S, r0 + nr) : d.S;
 
-    const Index kb_end = key_block_end(p, d, r0, nr);
-    for (Index kb = 0; kb < kb_end; ++kb) {
-      const Index s0 = kb * Bc, nc = std::min(Bc, d.S - s0), w = tile_width(nc);
-      // scores = Q·Kᵀ   (nr, w); padding columns give 0 and are masked below
-      gemm(sc, Bc, Qb, Dk, 1, kt + kb * Dk * Bc, Bc, nr, Dk, w, false);
-      const bool masked = tile_mask(p, d, b, r0, nr, s0, allow);
+    for (Index s0 = 0; s0 < visible; s0 += KW) {
+      const Index nc = std::min(KW, visible - s0), w = tile_width(nc);
+      // scores = (Q / sqrt(Dk))·Kᵀ   (nr, w), panel by panel; padding columns give 0
+      for (Index c0 = 0; c0 < nc; c0 += Bc)
+        gemm(sc + c0, KW, qblk, Dk, 1, kt + (s0 + c0) / Bc * Dk * Bc, Bc, nr, Dk,
+             tile_width(std::min(Bc, nc - c0)), false);
+      const bool masked = tile_mask(p, d, b, r0, nr, s0, nc, KW, allow);
+      const vf tail_lanes = lanes_below(nc - (w - VL));
+      const vf* tail = nc < w ? &tail_lanes : nullptr;
 
-      // Online softmax per row: x = scores / sqrt(Dk) (masked: lowest), m' = max(m, max x),
-      // p = exp(x - m') (masked: 0), l = l·exp(m - m') + Σ p, acc = acc·exp(m - m').
+      // Online softmax per row: x = scaled scores (disallowed: lowest), m' = max(m, max x),
+      // p = exp(x - m') (disallowed: 0), l = l·exp(m - m') + Σ p, acc = acc·exp(m - m').
       for (Index r = 0; r < nr; ++r) {
-        float* x = sc + r * Bc;
-        const float* a = masked ? allow + r * Bc : nullptr;
-        const float mt = scale_row(x, a, scale, w);
+        float* x = sc + r * KW;
+        const float* a = masked ? allow + r * KW : nullptr;
+        const float mt = row_max(x, a, tail, w);
         const float m_old = m[r], m_new = std::max(m_old, mt);
-        if (m_new == kLowest) { std::fill(x, x + Bc, 0.0f); continue; }  // nothing allowed yet
-        const float psum = exp_row(x, a, 1.0f, m_new, w);
-        const float alpha = m_old == kLowest ? 0.0f : std::exp(m_old - m_new);
-        l[r] = l[r] * alpha + psum;
+        if (m_new == kLowest) { std::fill(x, x + w, 0.0f); continue; }  // nothing allowed yet
+        const float psum = exp_row(x, a, tail, m_new, w);
+        if (m_old == kLowest) {  // first block with an allowed entry: acc and l are still 0
+          l[r] = psum;
+        } else {
+          const float alpha = std::exp(m_old - m_new);
+          l[r] = l[r] * alpha + psum;
+          if (alpha != 1.0f) for (Index j = 0; j < Dv; ++j) acc[r * Dv + j] *= alpha;
+        }
         m[r] = m_new;
-        if (alpha != 1.0f) for (Index j = 0; j < Dv; ++j) acc[r * Dv + j] *= alpha;
         // Pd = p · keep / (1 - rate): l sums p before dropout, as the reference's softmax does
         if (p.dropped) {
           keep_factors(p, d, bh, r0 + r, s0, nc, z);
@@ -323,7 +362,7 @@ void FlashAttention::forward(const AttentionProblem& p, float* O) {
         }
       }
       // acc += Pd·V   (nr, nc)·(nc, Dv)
-      gemm(acc, Dv, sc, Bc, 1, vpack + (bh * d.S + s0) * Dv, Dv, nr, nc, Dv, true);
+      gemm(acc, Dv, sc, KW, 1, vpack + (bh * d.S + s0) * Dv, Dv, nr, nc, Dv, true);
     }
 
     // O = acc / l, lse = m + log(l); a row with nothing allowed: O = 0 (lse unused: its P
@@ -386,7 +425,7 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
     float* dKh = dK + b * S * HDk + h * Dk;          // (S, Dk)
     float* dVh = dV + b * S * HDv + h * Dv;          // (S, Dv)
 
-    copy_rows(Qh, HDk, T, Dk, qpack);
+    copy_rows_scaled(Qh, HDk, T, Dk, scale, qpack, Dk);  // Q / sqrt(Dk), as in forward
     copy_rows(dOh, HDv, T, Dv, dopack);
     // Dt = rowsum(dO * O)   (T)
     for (Index t = 0; t < T; ++t) Dt[t] = dot_fixed(dopack + t * Dv, O + (b * T + t) * HDv + h * Dv, Dv);
@@ -405,15 +444,13 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
         const Index r0 = qb * Br, nr = std::min(Br, T - r0);
         const float* Qb = qpack + r0 * Dk;    // (nr, Dk)
         const float* dOb = dopack + r0 * Dv;  // (nr, Dv)
-        // forward: scores = Q·Kᵀ; P = exp(scores / sqrt(Dk) - lse) over the allowed entries
+        // forward: scores = (Q / sqrt(Dk))·Kᵀ; P = exp(scores - lse) over the allowed entries
         gemm(P, Bc, Qb, Dk, 1, kt + kb * Dk * Bc, Bc, nr, Dk, w, false);
-        const bool masked = tile_mask(p, d, b, r0, nr, s0, allow);
-        for (Index r = 0; r < nr; ++r) {
-          float* x = P + r * Bc;
-          const float lt = lse[r0 + r];
-          // P = exp(scores / sqrt(Dk) - lse) · allowed
-          exp_row(x, masked ? allow + r * Bc : nullptr, scale, lt, w);
-        }
+        const bool masked = tile_mask(p, d, b, r0, nr, s0, nc, Bc, allow);
+        const vf tail_lanes = lanes_below(nc - (w - VL));
+        const vf* tail = nc < w ? &tail_lanes : nullptr;
+        for (Index r = 0; r < nr; ++r)
+          exp_row(P + r * Bc, masked ? allow + r * Bc : nullptr, tail, lse[r0 + r], w);
         // O = Pd·V  ->  dPd = dO·Vᵀ   (nr, Bc)
         gemm(dP, Bc, dOb, Dv, 1, vt, Bc, nr, Dv, w, false);
         // Pd = P·z, z = keep / (1 - rate)  ->  dP = dPd·z (the same keep decisions, regenerated)
@@ -430,15 +467,15 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
         }
         // O = Pd·V  ->  dV += Pdᵀ·dO   (nc, nr)·(nr, Dv)
         gemm(dVa, Dv, pd, 1, Bc, dOb, Dv, nc, nr, Dv, true);
-        // P = softmax(scores / sqrt(Dk))  ->  dscores = P * (dP - Dt) / sqrt(Dk)   (in dP)
+        // P = softmax(scores)  ->  dscores = P * (dP - Dt)   (in dP)
         for (Index r = 0; r < nr; ++r) {
           const float dt = Dt[r0 + r];
           float* ds = dP + r * Bc;
           const float* pr = P + r * Bc;
-          for (Index c = 0; c < w; c += VL)
-            store(ds + c, load(pr + c) * (load(ds + c) - dt) * scale);
+          for (Index c = 0; c < w; c += VL) store(ds + c, load(pr + c) * (load(ds + c) - dt));
         }
-        // scores = Q·Kᵀ  ->  dQ += dS·K (nr, nc)·(nc, Dk), dK += dSᵀ·Q (nc, nr)·(nr, Dk)
+        // scores = (Q / sqrt(Dk))·Kᵀ  ->  dQ += dS·K (nr, nc)·(nc, Dk) (times 1/sqrt(Dk) when
+        // stored), dK += dSᵀ·(Q / sqrt(Dk)) (nc, nr)·(nr, Dk)
         gemm(dqpack + r0 * Dk, Dk, dP, Bc, 1, kblk, Dk, nr, nc, Dk, true);
         gemm(dKa, Dk, dP, 1, Bc, Qb, Dk, nc, nr, Dk, true);
       }
@@ -447,7 +484,7 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
         std::copy(dVa + c * Dv, dVa + (c + 1) * Dv, dVh + (s0 + c) * HDv);
       }
     }
-    for (Index t = 0; t < T; ++t) std::copy(dqpack + t * Dk, dqpack + (t + 1) * Dk, dQh + t * HDk);
+    copy_rows_scaled(dqpack, Dk, T, Dk, scale, dQh, HDk);
   });
 }
 

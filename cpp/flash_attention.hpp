@@ -1,17 +1,19 @@
 // Tiled ("flash") attention core: softmax(Q·Kᵀ / sqrt(Dk)) · V over allowed entries, with
 // dropout on the probabilities, forward and backward side by side, never holding a (T, S)
-// matrix beyond one (Br, Bc) tile per thread.
+// matrix beyond one tile of Br rows per thread.
 //
-//   forward:  per (b, h, query block of Br rows), walk the key blocks of Bc keys with an online
-//             softmax (FlashAttention-2): running row max m, running sum l, unnormalised
-//             O accumulator rescaled by exp(m_old - m_new); at the end O = acc / l and the
-//             log-sum-exp lse = m + log(l) is the only per-row statistic kept.     (B, H, T)
+//   forward:  per (b, h, query block of Br rows), with Q scaled by 1/sqrt(Dk) first: up to
+//             kFlashWideKeys keys, one block of all keys and a plain softmax per row; beyond,
+//             key blocks of Bc keys with an online softmax (FlashAttention-2): running row max
+//             m, running sum l, unnormalised O accumulator rescaled by exp(m_old - m_new). At
+//             the end O = acc / l and the log-sum-exp lse = m + log(l) is the only per-row
+//             statistic kept.                                                   (B, H, T)
 //   backward: per (b, h), outer loop over key blocks (dK, dV tiles accumulate in registers /
-//             L1), inner loop over query blocks: recompute the scores, P = exp(x - lse),
-//             the dropout keep decisions from the counter-based RNG, then
-//             dV += Pdᵀ·dO, dP = (dO·Vᵀ) * z, dS = P * (dP - Dt) / sqrt(Dk),
-//             dQ += dS·K, dK += dSᵀ·Q, with Dt = rowsum(dO * O) (holds with dropout too:
-//             Σ_s P z dO·V_s = dO·O).
+//             L1), inner loop over query blocks: recompute the scores from the scaled Q,
+//             P = exp(x - lse), the dropout keep decisions from the counter-based RNG, then
+//             dV += Pdᵀ·dO, dP = (dO·Vᵀ) * z, dS = P * (dP - Dt),
+//             dQ += dS·K (times 1/sqrt(Dk) when stored), dK += dSᵀ·(Q / sqrt(Dk)), with
+//             Dt = rowsum(dO * O) (holds with dropout too: Σ_s P z dO·V_s = dO·O).
 //
 // Masks are exactly those of MultiHeadAttention (see attention.hpp): allowed(b, t, s) =
 // qmask[b, t] & kv[b, s] & attn[b, t, s] & (causal ? s <= t : 1). Tiles wholly above the
@@ -34,6 +36,9 @@ namespace seqattn {
 // Measured: 64 x 64 beat 32 x 64, 64 x 32, 32 x 32 and 128 x 64 (Dk = 64, T = 2048).
 constexpr Index kFlashBr = 64;  // query rows per tile
 constexpr Index kFlashBc = 64;  // keys per tile (a multiple of the vector length)
+// Forward only: up to this many keys form one block (Br, S rounded up to a vector): a plain
+// softmax per row instead of the online one (see forward).
+constexpr Index kFlashWideKeys = 256;
 
 // What one attention call sees. Heads are column slices: Q (B, T, H*Dk) head h = columns
 // [h*Dk, (h+1)*Dk), likewise K (B, S, H*Dk), V (B, S, H*Dv).

@@ -15,7 +15,9 @@ from seqattn import layers
 TILE = 64
 
 # (B, T, S, C, H, Dk, Dv): several tiles with ragged ends, T != S (cross), Dk = 64 and 32 (the
-# register-blocked widths), 48 and 5 (other widths), T or S = 1.
+# register-blocked widths), 48 and 5 (other widths), T or S = 1. The forward takes keys in one
+# block up to S = 256 (kFlashWideKeys) and in blocks of 64 with the online softmax above: S = 256
+# and 257 straddle the switch, S = 300 runs several online blocks (causal too).
 SHAPES = [
     (2, 70, 70, 16, 2, 32, None),
     (1, 130, 75, 12, 2, 64, 32),
@@ -23,6 +25,9 @@ SHAPES = [
     (3, 1, 67, 6, 1, 5, None),
     (2, 67, 1, 6, 2, 8, 4),
     (1, 200, 200, 32, 2, 32, None),
+    (1, 300, 300, 8, 2, 32, None),
+    (1, 33, 256, 8, 1, 32, None),
+    (2, 40, 257, 8, 2, 16, None),
 ]
 
 MASK_KINDS = ["none", "query", "value", "key", "attention", "causal",
@@ -86,7 +91,7 @@ def test_flash_matches_reference_kernel(rng, shape, kind):
     _assert_same(flash, refk, layer, f"{shape} {kind}")
 
 
-@pytest.mark.parametrize("shape", [SHAPES[0], SHAPES[1], SHAPES[2]])
+@pytest.mark.parametrize("shape", [SHAPES[0], SHAPES[1], SHAPES[2], SHAPES[6]])
 @pytest.mark.parametrize("kind", ["none", "all", "attention+causal"])
 def test_flash_dropout_matches_reference_kernel(rng, shape, kind):
     """Backward regenerates the keep decisions from the counter-based RNG: the same stream as
