@@ -30,11 +30,12 @@ constexpr float kLowest = std::numeric_limits<float>::lowest();
 // the same code compiles for AVX-512, AVX2 or SSE; summation order is fixed (k ascending).
 #if defined(__AVX512F__)
 constexpr int VL = 16;
-constexpr int kAccumulators = 16;  // of 32 zmm registers
+constexpr int kAccumulators = 24;  // of 32 zmm registers
 #else
 constexpr int VL = 8;
 constexpr int kAccumulators = 8;   // of 16 ymm registers
 #endif
+constexpr int kMaxRows = 12;  // rows of a register block (broadcasts per k)
 typedef float vf __attribute__((vector_size(VL * sizeof(float))));
 
 inline vf load(const float* p) { vf v; std::memcpy(&v, p, sizeof v); return v; }
@@ -58,14 +59,21 @@ inline void gemm_rows(float* C, Index ldc, const float* A, Index ar, Index ac, c
     for (int j = 0; j < NV; ++j) store(C + i * ldc + j * VL, c[i][j]);
 }
 
+// Rows [i, M) in blocks of R rows while they last, then the rest with R - 1, ... (the rest of
+// M = 64 rows after blocks of 6 is one block of 4: no row is left to the one-row kernel).
+template <int NV, int R>
+void gemm_row_blocks(float* C, Index ldc, const float* A, Index ar, Index ac, const float* B,
+                     Index ldb, Index i, Index M, Index K, bool accumulate) {
+  for (; i + R <= M; i += R)
+    gemm_rows<NV, R>(C + i * ldc, ldc, A + i * ar, ar, ac, B, ldb, K, accumulate);
+  if constexpr (R > 1) gemm_row_blocks<NV, R - 1>(C, ldc, A, ar, ac, B, ldb, i, M, K, accumulate);
+}
+
 template <int NV>
 void gemm_fixed(float* C, Index ldc, const float* A, Index ar, Index ac, const float* B, Index ldb,
                 Index M, Index K, bool accumulate) {
-  constexpr int RB = kAccumulators / NV > 0 ? kAccumulators / NV : 1;
-  Index i = 0;
-  for (; i + RB <= M; i += RB)
-    gemm_rows<NV, RB>(C + i * ldc, ldc, A + i * ar, ar, ac, B, ldb, K, accumulate);
-  for (; i < M; ++i) gemm_rows<NV, 1>(C + i * ldc, ldc, A + i * ar, ar, ac, B, ldb, K, accumulate);
+  constexpr int RB = std::min(kMaxRows, std::max(1, kAccumulators / NV));
+  gemm_row_blocks<NV, RB>(C, ldc, A, ar, ac, B, ldb, 0, M, K, accumulate);
 }
 
 // Any W (small or odd head sizes): plain loops, same summation order.
