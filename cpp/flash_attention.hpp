@@ -2,9 +2,9 @@
 // dropout on the probabilities, forward and backward side by side, never holding a (T, S)
 // matrix beyond one tile of Br rows per thread.
 //
-//   forward:  per (b, h, query block of Br rows), with Q scaled by 1/sqrt(Dk) first: up to
-//             kFlashWideKeys keys, one block of all keys and a plain softmax per row; beyond,
-//             key blocks of Bc keys with an online softmax (FlashAttention-2): running row max
+//   forward:  per (b, h, query block of Br rows), with Q scaled by 1/sqrt(Dk) first: key
+//             blocks of kFlashForwardKeys (one block when S <= 256: a plain softmax per row)
+//             with an online softmax (FlashAttention-2): running row max
 //             m, running sum l, unnormalised O accumulator rescaled by exp(m_old - m_new). At
 //             the end O = acc / l and the log-sum-exp lse = m + log(l) is the only per-row
 //             statistic kept.                                                   (B, H, T)
@@ -36,9 +36,9 @@ namespace seqattn {
 // Measured: 64 x 64 beat 32 x 64, 64 x 32, 32 x 32 and 128 x 64 (Dk = 64, T = 2048).
 constexpr Index kFlashBr = 64;  // query rows per tile
 constexpr Index kFlashBc = 64;  // keys per tile (a multiple of the vector length)
-// Forward only: up to this many keys form one block (Br, S rounded up to a vector): a plain
-// softmax per row instead of the online one (see forward).
-constexpr Index kFlashWideKeys = 256;
+// Forward only: keys per block of the online softmax (S <= 256: one block, a plain softmax);
+// fewer blocks, fewer per-row rescales (see forward).
+constexpr Index kFlashForwardKeys = 256;
 
 // What one attention call sees. Heads are column slices: Q (B, T, H*Dk) head h = columns
 // [h*Dk, (h+1)*Dk), likewise K (B, S, H*Dk), V (B, S, H*Dv).

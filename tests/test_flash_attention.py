@@ -15,9 +15,9 @@ from seqattn import layers
 TILE = 64
 
 # (B, T, S, C, H, Dk, Dv): several tiles with ragged ends, T != S (cross), Dk = 64 and 32 (the
-# register-blocked widths), 48 and 5 (other widths), T or S = 1. The forward takes keys in one
-# block up to S = 256 (kFlashWideKeys) and in blocks of 64 with the online softmax above: S = 256
-# and 257 straddle the switch, S = 300 runs several online blocks (causal too).
+# register-blocked widths), 48 and 5 (other widths), T or S = 1. The forward takes keys in
+# blocks of 256 (kFlashForwardKeys; the backward in 64s): S = 256 is one block, S = 257 and 300
+# run the online softmax over two (causal too).
 SHAPES = [
     (2, 70, 70, 16, 2, 32, None),
     (1, 130, 75, 12, 2, 64, 32),
