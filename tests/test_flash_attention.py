@@ -2,8 +2,8 @@
 NumPy reference: outputs, every gradient, masks, causal, dropout, threads, memory.
 
 `layer._core.use_reference_kernel = True` runs the reference kernel (P (B, H, T, S) stored);
-the default is the tiled kernel (tiles of 64 queries x 64 keys), so shapes below use T and S
-that are not multiples of 64 and span several tiles."""
+the default is the tiled kernel (tiles of 64 queries x 64 keys, forward key blocks of 256), so
+shapes below use T and S that are not multiples of 64 and span several tiles."""
 
 import numpy as np
 import pytest
