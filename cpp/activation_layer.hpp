@@ -12,7 +12,6 @@ class ActivationLayer : public Layer {
   explicit ActivationLayer(const std::string& activation);
   std::string kind() const override { return "Activation"; }
   Shape output_shape(const std::vector<Shape>& in) const override;
-  void check_values(const LayerInputs& in) const override { require_float_inputs(*this, in); }
   void forward(const LayerInputs& in, LayerOutput& out, const Context& ctx) override;
   void backward(const LayerInputs& in, const LayerOutput& out, const Tensor& dy,
                 const std::vector<Tensor*>& dx, const Context& ctx) override;

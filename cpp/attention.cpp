@@ -48,17 +48,17 @@ inline void masked_softmax_row(float* scores, float* p, const float* allow, Inde
     const float m = row.maxCoeff();
     row = ((row - m) * scale).max(-87.0f);
   } else {
-    // Max over the allowed entries: masked ones become `lowest` (plain arithmetic on the 0/1
-    // mask, so it vectorises; Eigen's select() does not).
+    // Max over the allowed entries: masked ones become `lowest`. Replaced, not multiplied by
+    // the 0/1 mask: a masked NaN or inf score (a bad key nobody may see) must not leak.
     const float lowest = std::numeric_limits<float>::lowest();
-    const ConstArrayMap a(allow, S);
-    const float m = (row * a + (1.0f - a) * lowest).maxCoeff();
+    for (Index s = 0; s < S; ++s) scores[s] = allow[s] != 0.0f ? scores[s] : lowest;
+    const float m = row.maxCoeff();
     if (m == lowest) { std::fill(p, p + S, 0.0f); return; }  // nothing to attend to
-    // min(., 0): masked entries may lie above m; they are zeroed after the exp.
-    row = ((row - m) * scale).min(0.0f).max(-87.0f);
+    row = ((row - m) * scale).max(-87.0f);
   }
   exp_nonpositive(scores, S);
-  if (allow) row *= ConstArrayMap(allow, S);
+  if (allow)
+    for (Index s = 0; s < S; ++s) scores[s] = allow[s] != 0.0f ? scores[s] : 0.0f;
   ArrayMap(p, S) = row * (1.0f / sum_fixed(scores, S));  // sum >= 1: the maximum gives exp(0)
 }
 
@@ -131,7 +131,6 @@ Shape MultiHeadAttention::output_shape(const std::vector<Shape>& in) const {
 }
 
 void MultiHeadAttention::check_values(const LayerInputs& in) const {
-  require_float_inputs(*this, in);
   static const char* const what[3] = {"query", "value", "key"};
   for (std::size_t i = 0; i < 3 && i < in.x.size(); ++i) {
     const Mask* m = in.mask_of(i);
@@ -216,6 +215,7 @@ void MultiHeadAttention::forward(const LayerInputs& in, LayerOutput& out, const 
     scores_ready_ = false;
   }
   step_ = ctx.step;
+  propagate_nonfinite();
 
   // y = O·Wo + bo   (B*T, H*Dv)·(H*Dv, Cout)
   out.y.resize({B, T, Cout_});
@@ -262,6 +262,45 @@ void MultiHeadAttention::backward(const LayerInputs& in, const LayerOutput& /*ou
   // V = value·Wv + bv  ->  dvalue += dV·Wvᵀ, dWv += valueᵀ·dV, dbv += Σ dV
   linear_backward(dvalue, grad_of(wv_), grad_of(bv_), dV_.ptr(), value.ptr(), value_of(wv_),
                   B * S, Cv_, HDv);
+}
+
+namespace {
+// False when x holds a NaN or an inf (all exponent bits set). Integer ORs, which the
+// compiler vectorises (a float reduction it may not reorder).
+bool all_finite(const float* x, Index n) {
+  std::uint32_t bad = 0;
+  for (Index i = 0; i < n; ++i) {
+    std::uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof bits);
+    bad |= static_cast<std::uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+  }
+  return bad == 0;
+}
+}  // namespace
+
+// NaN and inf propagate, as in Keras and PyTorch: a row whose allowed scores include a
+// non-finite one gives NaN. Both kernels take row maxima and exponentials with clamps that
+// drop NaN, so such a row would otherwise look fully masked and give zeros (the output bias).
+// Only rows the masks allow to see a bad query or key change; a fully masked row stays 0. The
+// scan reads Q and K once; the per-row pass runs only when something is not finite.
+void MultiHeadAttention::propagate_nonfinite() {
+  const Index B = B_, T = T_, S = S_, H = H_, Dk = Dk_, Dv = Dv_, HDk = H * Dk, HDv = H * Dv;
+  if (all_finite(Q_.ptr(), Q_.size()) && all_finite(K_.ptr(), K_.size())) return;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  parallel_for(B * H, true, [&](Index bh) {
+    const Index b = bh / H, h = bh % H;
+    for (Index t = 0; t < T; ++t) {
+      if (!qmask_.empty() && !qmask_[b * T + t]) continue;
+      const bool q_bad = !all_finite(Q_.ptr() + (b * T + t) * HDk + h * Dk, Dk);
+      bool bad = false;
+      for (Index s = 0; s < S && !bad; ++s) {
+        const bool allowed = (kv_mask_.empty() || kv_mask_[b * S + s] != 0.0f) &&
+                             (attn_.empty() || attn_[(b * T + t) * S + s]) && (!causal_ || s <= t);
+        bad = allowed && (q_bad || !all_finite(K_.ptr() + (b * S + s) * HDk + h * Dk, Dk));
+      }
+      if (bad) std::fill_n(O_.ptr() + (b * T + t) * HDv + h * Dv, Dv, nan);
+    }
+  });
 }
 
 const Tensor& MultiHeadAttention::attention_scores() {

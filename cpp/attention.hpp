@@ -68,6 +68,7 @@ class MultiHeadAttention : public Layer {
   // plus the (B, T, S) attention-mask copy when one is given and P when scores were requested.
   std::size_t cache_bytes() const;
 
+  void apply_call_options(const CallOptions& o) override { use_causal_mask = o.causal; }
   bool use_causal_mask = false;
   // Run the materialising reference kernel instead of the tiled one (tests, debugging).
   bool use_reference_kernel = false;
@@ -78,6 +79,8 @@ class MultiHeadAttention : public Layer {
   void reference_probabilities(Index bh, float* p, float* work) const;
   void reference_forward(std::uint64_t step);
   void reference_backward();
+  // A row of O that may attend to a non-finite score becomes NaN (see attention.cpp).
+  void propagate_nonfinite();
 
   float* value_of(int i) { return i < 0 ? nullptr : params_[i].value.data(); }
   float* grad_of(int i) { return i < 0 ? nullptr : params_[i].grad.data(); }

@@ -6,7 +6,10 @@
 
 #include <Eigen/Core>
 
+#include <cmath>
+
 #include "activation_layer.hpp"
+#include "check.hpp"
 #include "attention.hpp"
 #include "attention_scores.hpp"
 #include "dense.hpp"
@@ -29,7 +32,6 @@ using namespace seqattn;
 namespace {
 
 using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
-using IdArray = py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>;
 
 Shape shape_of(const py::array& a) {
   Shape s;
@@ -37,42 +39,59 @@ Shape shape_of(const py::array& a) {
   return s;
 }
 
-Tensor to_float_tensor(const py::handle& a) {
-  FloatArray f = FloatArray::ensure(a);
-  if (!f) throw py::type_error("expected a numeric array");
-  Tensor t;
-  t.resize(shape_of(f));
-  std::copy(f.data(), f.data() + t.size(), t.data.begin());
-  return t;
+// A caller's object as check.hpp sees it: C-contiguous, its own dtype kept (so the boundary
+// can tell 2**32 + 3 from 3, and 1.5 from 1), floats other than float32/64 widened to float64.
+// `held` keeps the NumPy array alive while `ref` points into it.
+struct HeldArray {
+  py::array held;
+  ArrayRef ref;
+};
+
+HeldArray array_ref(const py::handle& obj, const std::string& who) {
+  py::array a = py::array::ensure(obj, py::array::c_style);
+  if (!a) {
+    PyErr_Clear();
+    throw type_error(who + " expects a rectangular numeric array; received " +
+                     std::string(py::str(py::type::of(obj).attr("__name__"))) +
+                     " that NumPy cannot turn into one (ragged lists need padding to one "
+                     "length).");
+  }
+  char kind = a.dtype().kind();
+  if (kind == 'f' && a.itemsize() != 4 && a.itemsize() != 8) {
+    a = py::array::ensure(a.attr("astype")("float64"), py::array::c_style);
+    kind = 'f';
+  }
+  HeldArray h{a, {}};
+  h.ref.kind = kind;
+  h.ref.itemsize = static_cast<int>(a.itemsize());
+  h.ref.dtype = py::str(a.dtype());
+  h.ref.shape = shape_of(a);
+  h.ref.data = a.data();
+  return h;
 }
 
-// Integer arrays become id tensors (the Python layer checked they fit in int32); anything
-// else becomes float32.
-Tensor to_tensor(const py::array& a) {
-  const char kind = a.dtype().kind();
-  if (kind != 'i' && kind != 'u') return to_float_tensor(a);
-  IdArray ids = IdArray::ensure(a);
-  Tensor t;
-  t.dtype = DType::Int32;
-  t.resize(shape_of(ids));
-  std::copy(ids.data(), ids.data() + t.size(), t.ids.begin());
-  return t;
+// Float32 values for targets and weights: numbers only (object or string arrays would be
+// turned into garbage by a forced cast).
+Tensor to_float_tensor(const py::handle& a, const std::string& who) {
+  return to_features(array_ref(a, who).ref, who);
 }
 
 // Optional per-sample weights; empty when None.
 std::vector<float> to_weights(const py::object& sw) {
   if (sw.is_none()) return {};
-  FloatArray a = FloatArray::ensure(sw);
-  return std::vector<float>(a.data(), a.data() + a.size());
+  Tensor t = to_float_tensor(sw, "sample_weight");
+  return std::move(t.data);
 }
 
-Mask to_mask(const py::array& a) {
-  auto m = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>::ensure(a);
-  if (!m || m.ndim() != 2) throw std::invalid_argument("a mask must have shape (B, T)");
+Mask to_mask(const py::handle& a) {
+  HeldArray h = array_ref(a, "a mask");
+  if (h.ref.shape.size() != 2) throw std::invalid_argument("a mask must have shape (B, T), received " + shape_str(h.ref.shape));
+  Tensor t = to_features(h.ref, "a mask");
   Mask r;
-  r.B = m.shape(0);
-  r.T = m.shape(1);
-  r.data.assign(m.data(), m.data() + m.size());
+  r.B = h.ref.shape[0];
+  r.T = h.ref.shape[1];
+  r.data.resize(t.data.size());
+  for (std::size_t i = 0; i < t.data.size(); ++i) r.data[i] = t.data[i] != 0.0f;
   return r;
 }
 
@@ -84,6 +103,14 @@ py::array_t<float> to_array(const float* data, const Shape& shape) {
 }
 py::array_t<float> to_array(const Tensor& t) { return to_array(t.ptr(), t.shape); }
 
+py::array to_numpy(const Tensor& t) {
+  if (t.dtype == DType::Float32) return to_array(t);
+  std::vector<py::ssize_t> s(t.shape.begin(), t.shape.end());
+  py::array_t<std::int32_t> a(s);
+  std::copy(t.ids.begin(), t.ids.end(), a.mutable_data());
+  return a;
+}
+
 py::object mask_to_array(const Mask& m) {
   if (m.empty()) return py::none();
   py::array_t<bool> a({static_cast<py::ssize_t>(m.B), static_cast<py::ssize_t>(m.T)});
@@ -91,109 +118,166 @@ py::object mask_to_array(const Mask& m) {
   return a;
 }
 
-py::list get_weights(Layer& l) {
-  py::list out;
-  for (auto& p : l.params()) out.append(to_array(p.value.data(), p.shape));
-  return out;
+// Runs `work` on `layer` under its mutex, acquired without the GIL (a thread waiting for a
+// layer never holds the GIL, so a thread holding the layer can always get the GIL back);
+// `work` runs with the GIL held again, so it may build Python objects.
+template <class F>
+auto with_layer(const Layer& layer, F&& work) {
+  py::gil_scoped_release release;
+  std::lock_guard<std::mutex> lock(layer.mutex());
+  py::gil_scoped_acquire acquire;
+  return work();
 }
 
+py::list get_weights(Layer& l) {
+  return with_layer(l, [&] {
+    py::list out;
+    for (auto& p : l.params()) out.append(to_array(p.value.data(), p.shape));
+    return out;
+  });
+}
+
+// Weights as NumPy hands them over: numeric, finite, in the layer's shapes, all checked
+// before the first one is copied in (a refused list changes nothing).
 void set_weights(Layer& l, const py::list& weights) {
   auto& ps = l.params();
+  const std::string who = "Layer '" + l.name + "'";
   if (weights.size() != ps.size())
-    throw std::invalid_argument("Layer '" + l.name + "' expects " + std::to_string(ps.size()) +
+    throw std::invalid_argument(who + " expects " + std::to_string(ps.size()) +
                                 " weight arrays, received " + std::to_string(weights.size()));
+  std::vector<Tensor> values;
   for (std::size_t i = 0; i < ps.size(); ++i) {
-    FloatArray a = FloatArray::ensure(weights[i]);
-    if (!a) throw py::type_error("Layer '" + l.name + "': weight " + std::to_string(i) + " is not numeric");
-    if (shape_of(a) != ps[i].shape)
-      throw std::invalid_argument("Layer '" + l.name + "': weight " + std::to_string(i) + " ('" +
-                                  ps[i].name + "') must have shape " + shape_str(ps[i].shape) +
-                                  ", received " + shape_str(shape_of(a)));
+    const std::string what = who + ": weight " + std::to_string(i) + " ('" + ps[i].name + "')";
+    HeldArray h = array_ref(weights[i], what);
+    if (h.ref.kind == 'b' || h.ref.kind == 'i' || h.ref.kind == 'u' || h.ref.kind == 'f') {
+      if (h.ref.shape != ps[i].shape)
+        throw std::invalid_argument(what + " must have shape " + shape_str(ps[i].shape) +
+                                    ", received " + shape_str(h.ref.shape));
+    }
+    values.push_back(to_features(h.ref, what));
+    const Tensor& t = values.back();
+    for (Index j = 0; j < t.size(); ++j)
+      if (!std::isfinite(t.data[j]))
+        throw std::invalid_argument(what + " holds " + std::to_string(t.data[j]) +
+                                    " at position " + position_str(t.shape, j) +
+                                    "; weights must be finite numbers.");
   }
-  for (std::size_t i = 0; i < ps.size(); ++i) {
-    FloatArray a = FloatArray::ensure(weights[i]);
-    std::copy(a.data(), a.data() + ps[i].size(), ps[i].value.begin());
-  }
+  with_layer(l, [&] {
+    for (std::size_t i = 0; i < ps.size(); ++i)
+      std::copy(values[i].data.begin(), values[i].data.end(), ps[i].value.begin());
+    return 0;
+  });
 }
 
 py::list get_grads(Layer& l) {
-  py::list out;
-  for (auto& p : l.params()) out.append(to_array(p.grad.data(), p.shape));
-  return out;
+  return with_layer(l, [&] {
+    py::list out;
+    for (auto& p : l.params()) out.append(to_array(p.grad.data(), p.shape));
+    return out;
+  });
 }
 
 // Runs one layer alone: forward, then (when dy is given) backward with fresh zero grads.
-// The test harness for comparing every layer with the float64 reference.
+// Eager layer calls and the tests' comparisons with the float64 reference go through here;
+// inputs are converted by the layer's own rule (id_limit), so an eager call and a model
+// refuse the same arrays with the same message.
 py::dict run_layer(Layer& layer, const py::list& inputs, const py::list& masks, py::object dy,
-                   bool training, std::uint64_t step) {
+                   bool training, std::uint64_t step, py::object causal, bool scores) {
+  const std::string who = "Layer '" + layer.name + "'";
   std::vector<Tensor> xs;
   std::vector<bool> present;
-  for (auto item : inputs) {
+  std::vector<std::size_t> owner;  // inputs given as the same Python object share a gradient
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    py::handle item = inputs[i];
     present.push_back(!item.is_none());
-    xs.push_back(item.is_none() ? Tensor{} : to_tensor(py::reinterpret_borrow<py::array>(item)));
+    owner.push_back(i);
+    for (std::size_t j = 0; j < i; ++j)
+      if (present[j] && present[i] && inputs[j].ptr() == item.ptr()) { owner[i] = j; break; }
+    if (item.is_none()) { xs.emplace_back(); continue; }
+    HeldArray h = array_ref(item, who);
+    const Index limit = layer.id_limit(i);
+    xs.push_back(limit > 0 ? to_token_ids(h.ref, who, limit) : to_features(h.ref, who));
   }
   std::vector<Mask> ms(xs.size());
   for (std::size_t i = 0; i < masks.size() && i < ms.size(); ++i)
-    if (!masks[i].is_none()) ms[i] = to_mask(py::reinterpret_borrow<py::array>(masks[i]));
-  LayerInputs in;
-  std::vector<Shape> shapes;
-  for (std::size_t i = 0; i < xs.size(); ++i) {
-    in.x.push_back(present[i] ? &xs[i] : nullptr);
-    in.mask.push_back(&ms[i]);
-    shapes.push_back(present[i] ? xs[i].shape : Shape{});
-  }
-  layer.output_shape(shapes);
-  layer.check_values(in);
-  Context ctx;
-  ctx.training = training;
-  ctx.step = step;
-  LayerOutput out;
-  layer.forward(in, out, ctx);
-  py::dict r;
-  r["y"] = to_array(out.y);
-  r["mask"] = mask_to_array(out.mask);
-  if (!dy.is_none()) {
-    Tensor g = to_tensor(dy.cast<py::array>());
-    if (g.shape != out.y.shape)
-      throw std::invalid_argument("dy must have the output's shape " + shape_str(out.y.shape));
-    for (auto& p : layer.params()) std::fill(p.grad.begin(), p.grad.end(), 0.0f);
+    if (!masks[i].is_none()) ms[i] = to_mask(masks[i]);
+  Tensor g;
+  const bool with_grad = !dy.is_none();
+  if (with_grad) g = to_float_tensor(dy, "dy");
+  const bool set_causal = !causal.is_none();
+  const bool causal_value = set_causal && causal.cast<bool>();
+  MultiHeadAttention* attention = dynamic_cast<MultiHeadAttention*>(&layer);
+  if (scores && !attention) throw std::invalid_argument(who + " has no attention scores");
+
+  return with_layer(layer, [&] {
+    LayerInputs in;
+    std::vector<Shape> shapes;
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      in.x.push_back(present[i] ? &xs[i] : nullptr);
+      in.mask.push_back(&ms[i]);
+      shapes.push_back(present[i] ? xs[i].shape : Shape{});
+    }
+    if (set_causal) {
+      CallOptions o;
+      o.causal = causal_value;
+      layer.apply_call_options(o);
+    }
+    LayerOutput out;
     std::vector<Tensor> dxs(xs.size());
     std::vector<Tensor*> dx(xs.size(), nullptr);
-    for (std::size_t i = 0; i < xs.size(); ++i) {
-      if (!present[i] || xs[i].dtype != DType::Float32) continue;
-      // Inputs given as the same Python object share one gradient (self-attention).
-      std::size_t owner = i;
-      for (std::size_t j = 0; j < i; ++j)
-        if (present[j] && inputs[j].is(inputs[i])) owner = j;
-      if (owner != i) {
-        in.x[i] = in.x[owner];
-        dx[i] = dx[owner];
-        continue;
+    {
+      py::gil_scoped_release compute;
+      layer.output_shape(shapes);
+      layer.check_inputs(in);
+      Context ctx;
+      ctx.training = training;
+      ctx.step = step;
+      layer.forward(in, out, ctx);
+      if (with_grad) {
+        if (g.shape != out.y.shape)
+          throw std::invalid_argument("dy must have the output's shape " + shape_str(out.y.shape));
+        for (auto& p : layer.params()) std::fill(p.grad.begin(), p.grad.end(), 0.0f);
+        for (std::size_t i = 0; i < xs.size(); ++i) {
+          if (!present[i] || xs[i].dtype != DType::Float32) continue;
+          if (owner[i] != i) {
+            in.x[i] = in.x[owner[i]];
+            dx[i] = dx[owner[i]];
+            continue;
+          }
+          dxs[i].resize(xs[i].shape);
+          dxs[i].zero();
+          dx[i] = &dxs[i];
+        }
+        layer.backward(in, out, g, dx, ctx);
       }
-      dxs[i].resize(xs[i].shape);
-      dxs[i].zero();
-      dx[i] = &dxs[i];
     }
-    layer.backward(in, out, g, dx, ctx);
-    py::list dxl;
-    for (std::size_t i = 0; i < xs.size(); ++i) {
-      bool own = dx[i] == &dxs[i];
-      dxl.append(own ? py::object(to_array(dxs[i])) : py::object(py::none()));
+    py::dict r;
+    r["y"] = to_array(out.y);
+    r["mask"] = mask_to_array(out.mask);
+    if (scores) r["scores"] = to_array(attention->attention_scores());
+    if (with_grad) {
+      py::list dxl;
+      for (std::size_t i = 0; i < xs.size(); ++i) {
+        bool own = dx[i] == &dxs[i];
+        dxl.append(own ? py::object(to_array(dxs[i])) : py::object(py::none()));
+      }
+      r["dx"] = dxl;
+      py::list grads;
+      for (auto& p : layer.params()) grads.append(to_array(p.grad.data(), p.shape));
+      r["grads"] = grads;
     }
-    r["dx"] = dxl;
-    r["grads"] = get_grads(layer);
-  }
-  return r;
+    return r;
+  });
 }
 
 // Targets: a list (one array per output) or, for a one-output model, a bare array.
 std::vector<Tensor> to_float_tensors(const py::object& ys) {
   std::vector<Tensor> r;
   if (!py::isinstance<py::list>(ys) && !py::isinstance<py::tuple>(ys)) {
-    r.push_back(to_float_tensor(ys));
+    r.push_back(to_float_tensor(ys, "y"));
     return r;
   }
-  for (auto y : ys) r.push_back(to_float_tensor(y));
+  for (auto y : ys) r.push_back(to_float_tensor(y, "y"));
   return r;
 }
 
@@ -203,10 +287,37 @@ py::list outputs_of(const Graph& g) {
   return r;
 }
 
-std::vector<Tensor> to_tensors(const py::list& xs) {
+// A step's inputs, each converted by the rule of the layers that read it (check.hpp).
+std::vector<Tensor> to_tensors(Graph& g, const py::list& xs) {
   std::vector<Tensor> r;
-  for (auto x : xs) r.push_back(to_tensor(py::reinterpret_borrow<py::array>(x)));
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const std::string who = "Input " + std::to_string(i);
+    if (static_cast<int>(i) >= g.num_inputs())
+      throw std::invalid_argument("Model expects " + std::to_string(g.num_inputs()) +
+                                  " input(s), received " + std::to_string(xs.size()));
+    r.push_back(g.input_tensor(static_cast<int>(i), array_ref(xs[i], who).ref, {}, who));
+  }
   return r;
+}
+
+// Per-sample weights must cover the batch: the losses read one per sample.
+void check_weights(const std::vector<float>& w, const std::vector<Tensor>& inputs) {
+  if (!w.empty() && !inputs.empty() && inputs[0].rank() > 0 &&
+      static_cast<Index>(w.size()) != inputs[0].dim(0))
+    throw std::invalid_argument("sample_weight must hold one weight per sample (" +
+                                std::to_string(inputs[0].dim(0)) + "), received " +
+                                std::to_string(w.size()));
+}
+
+// Runs `work` holding every lock of graph `g` (taken without the GIL), then `finish` with the
+// GIL back but the locks still held, so results are read before another thread's step.
+template <class W, class F>
+auto with_graph(Graph& g, W&& work, F&& finish) {
+  py::gil_scoped_release release;
+  Graph::Lock lock(g);
+  work();
+  py::gil_scoped_acquire acquire;
+  return finish();
 }
 
 std::string simd_in_use() { return Eigen::SimdInstructionSetsInUse(); }
@@ -216,7 +327,15 @@ std::string simd_in_use() { return Eigen::SimdInstructionSetsInUse(); }
 PYBIND11_MODULE(_core, m) {
   m.doc() = "seqattn C++ core: layers (forward and backward), losses, optimizers, graph execution";
 
-  // std::invalid_argument -> ValueError is pybind11's default translation.
+  // std::invalid_argument -> ValueError is pybind11's default translation; check.hpp's
+  // type_error (a wrong kind of array) is TypeError.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const type_error& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    }
+  });
   m.def("set_num_threads", [](int n) {
     if (n < 1) throw std::invalid_argument("set_num_threads: expected a positive integer, received " + std::to_string(n));
     set_num_threads(n);
@@ -298,8 +417,12 @@ PYBIND11_MODULE(_core, m) {
            py::arg("value_dim"), py::arg("dropout"), py::arg("use_bias"), py::arg("output_dim"))
       .def_readwrite("use_causal_mask", &MultiHeadAttention::use_causal_mask)
       .def_readwrite("use_reference_kernel", &MultiHeadAttention::use_reference_kernel)
-      .def("attention_scores", [](MultiHeadAttention& l) { return to_array(l.attention_scores()); })
-      .def("cache_bytes", &MultiHeadAttention::cache_bytes);
+      .def("attention_scores", [](MultiHeadAttention& l) {
+        return with_layer(l, [&] { return to_array(l.attention_scores()); });
+      })
+      .def("cache_bytes", [](MultiHeadAttention& l) {
+        return with_layer(l, [&] { return l.cache_bytes(); });
+      });
   py::class_<LayerNormalization, Layer, std::shared_ptr<LayerNormalization>>(m, "LayerNormalization")
       .def(py::init<Index, float, bool, bool>(), py::arg("channels"), py::arg("epsilon"),
            py::arg("center"), py::arg("scale"));
@@ -322,16 +445,28 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<std::shared_ptr<MultiHeadAttention>>(), py::arg("attention"));
 
   m.def("run_layer", &run_layer, py::arg("layer"), py::arg("inputs"), py::arg("masks") = py::list(),
-        py::arg("dy") = py::none(), py::arg("training") = false, py::arg("step") = 0);
+        py::arg("dy") = py::none(), py::arg("training") = false, py::arg("step") = 0,
+        py::arg("causal") = py::none(), py::arg("scores") = false,
+        "One layer alone on arrays (eager calls, tests): forward, then backward when dy is "
+        "given. causal=None leaves the layer's use_causal_mask as it is.");
 
   py::class_<Loss, std::shared_ptr<Loss>>(m, "Loss")
       .def_property_readonly("name", &Loss::name)
       .def_readonly("from_logits", &Loss::from_logits)
-      .def("__call__", [](const Loss& l, const py::array& y_true, const py::array& y_pred, py::object sw) {
-        Tensor yt = to_float_tensor(y_true), yp = to_float_tensor(y_pred);
+      .def("__call__", [](const Loss& l, const py::object& y_true, const py::object& y_pred, py::object sw) {
+        Tensor yt = to_float_tensor(y_true, l.name() + ": y_true");
+        Tensor yp = to_float_tensor(y_pred, l.name() + ": y_pred");
+        if (yp.rank() < 1 || yp.size() == 0)
+          throw std::invalid_argument(l.name() + ": y_pred must hold at least one prediction "
+                                      "(shape (B, K) or (B,)), received shape " + shape_str(yp.shape));
         l.check(yp, yt);
         Tensor g;
         std::vector<float> w = to_weights(sw);
+        const Index rows = yp.size() / yp.dim(-1);
+        if (!w.empty() && static_cast<Index>(w.size()) != rows)
+          throw std::invalid_argument(l.name() + ": sample_weight must hold one weight per "
+                                      "prediction row (" + std::to_string(rows) + "), received " +
+                                      std::to_string(w.size()));
         double v = l.forward_backward(yp, yt, w.empty() ? nullptr : w.data(), &g, l.from_logits);
         return py::make_tuple(v, to_array(g));
       }, py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight") = py::none());
@@ -381,54 +516,74 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<Graph, std::shared_ptr<Graph>>(m, "Graph")
       .def(py::init<int>(), py::arg("num_inputs"))
-      .def("add_node", &Graph::add_node, py::arg("layer"), py::arg("inputs"))
+      .def("add_node", [](Graph& g, std::shared_ptr<Layer> layer, std::vector<int> inputs, bool causal) {
+        CallOptions o;
+        o.causal = causal;
+        return g.add_node(std::move(layer), std::move(inputs), o);
+      }, py::arg("layer"), py::arg("inputs"), py::arg("causal") = false)
       .def("set_outputs", &Graph::set_outputs, py::arg("values"))
-      .def("compile", &Graph::compile, py::arg("losses"), py::arg("loss_weights"),
-           py::arg("optimizer"))
+      .def("compile", [](Graph& g, std::vector<std::shared_ptr<Loss>> losses,
+                         std::vector<double> loss_weights, std::shared_ptr<Optimizer> optimizer) {
+        with_graph(g, [&] { g.compile(losses, loss_weights, optimizer); }, [] { return 0; });
+      }, py::arg("losses"), py::arg("loss_weights"), py::arg("optimizer"))
       .def_readwrite("step", &Graph::step)
+      .def("prepare_input", [](Graph& g, int i, const py::object& x, std::vector<Index> expected,
+                               const std::string& who) {
+        Tensor t = g.input_tensor(i, array_ref(x, who).ref, expected, who);
+        return to_numpy(t);
+      }, py::arg("index"), py::arg("x"), py::arg("expected_shape"), py::arg("who"),
+         "Input `index` as the step will read it (int32 ids or float32 features), checked "
+         "whole: dtype, shape (-1 = any), token-id range. The data adapter calls it once per "
+         "fit/predict on the caller's arrays, so errors give positions in the caller's data.")
       .def("init_optimizer_slots", [](Graph& g) {
         if (!g.optimizer()) throw std::invalid_argument("the graph is not compiled");
-        g.optimizer()->init_slots(g.params());
+        with_graph(g, [&] { g.optimizer()->init_slots(g.params()); }, [] { return 0; });
       }, "Allocates the compiled optimizer's slots for this graph's parameters (zeros).")
-      .def("last_losses", &Graph::last_losses, "Each output's loss in the last step.")
-      .def("train_step", [](Graph& g, const py::list& xs, const py::object& ys, py::object sw) {
-        std::vector<Tensor> in = to_tensors(xs), yt = to_float_tensors(ys);
+      .def("train_step", [](Graph& g, const py::list& xs, const py::object& ys, py::object sw,
+                            bool with_outputs) {
+        std::vector<Tensor> in = to_tensors(g, xs), yt = to_float_tensors(ys);
         std::vector<float> w = to_weights(sw);
-        py::gil_scoped_release release;
-        return g.train_step(in, yt, w.empty() ? nullptr : w.data());
-      }, py::arg("inputs"), py::arg("ys"), py::arg("sample_weight") = py::none())
+        check_weights(w, in);
+        double loss = 0.0;
+        return with_graph(g, [&] { loss = g.train_step(in, yt, w.empty() ? nullptr : w.data()); },
+                          [&] {
+                            return py::make_tuple(loss, g.last_losses(),
+                                                  with_outputs ? py::object(outputs_of(g)) : py::none());
+                          });
+      }, py::arg("inputs"), py::arg("ys"), py::arg("sample_weight") = py::none(),
+         py::arg("with_outputs") = false,
+         "One training step: (total loss, each output's loss, training-mode outputs or None).")
       .def("test_step", [](Graph& g, const py::list& xs, const py::object& ys, py::object sw) {
-        std::vector<Tensor> in = to_tensors(xs), yt = to_float_tensors(ys);
+        std::vector<Tensor> in = to_tensors(g, xs), yt = to_float_tensors(ys);
         std::vector<float> w = to_weights(sw);
-        double loss;
-        {
-          py::gil_scoped_release release;
-          loss = g.test_step(in, yt, w.empty() ? nullptr : w.data());
-        }
-        return py::make_tuple(loss, outputs_of(g));
-      }, py::arg("inputs"), py::arg("ys"), py::arg("sample_weight") = py::none())
+        check_weights(w, in);
+        double loss = 0.0;
+        return with_graph(g, [&] { loss = g.test_step(in, yt, w.empty() ? nullptr : w.data()); },
+                          [&] { return py::make_tuple(loss, g.last_losses(), outputs_of(g)); });
+      }, py::arg("inputs"), py::arg("ys"), py::arg("sample_weight") = py::none(),
+         "Inference-mode loss: (total loss, each output's loss, outputs).")
       .def("compute_gradients", [](Graph& g, const py::list& xs, const py::object& ys, bool training) {
-        std::vector<Tensor> in = to_tensors(xs), yt = to_float_tensors(ys);
-        double loss;
-        {
-          py::gil_scoped_release release;
-          loss = g.compute_gradients(in, yt, nullptr, training);
-        }
-        py::list grads;
-        for (Param* p : g.params()) grads.append(to_array(p->grad.data(), p->shape));
-        return py::make_tuple(loss, grads);
+        std::vector<Tensor> in = to_tensors(g, xs), yt = to_float_tensors(ys);
+        double loss = 0.0;
+        return with_graph(g, [&] { loss = g.compute_gradients(in, yt, nullptr, training); }, [&] {
+          py::list grads;
+          for (Param* p : g.params()) grads.append(to_array(p->grad.data(), p->shape));
+          return py::make_tuple(loss, grads);
+        });
       }, py::arg("inputs"), py::arg("ys"), py::arg("training") = false,
          "Total loss and dL/dparam for every weight (get_weights order), without an update.")
-      .def("predict_step", [](Graph& g, const py::list& xs) {
-        std::vector<Tensor> in = to_tensors(xs);
-        {
-          py::gil_scoped_release release;
-          g.predict_step(in);
-        }
-        return outputs_of(g);
-      })
-      .def("outputs", &outputs_of,
-           "The outputs of the last step (training-mode outputs after train_step).")
+      .def("predict_step", [](Graph& g, const py::list& xs,
+                              const std::vector<std::shared_ptr<MultiHeadAttention>>& scores_of) {
+        std::vector<Tensor> in = to_tensors(g, xs);
+        return with_graph(g, [&] { g.predict_step(in); }, [&]() -> py::object {
+          if (scores_of.empty()) return outputs_of(g);
+          py::list scores;
+          for (const auto& l : scores_of) scores.append(to_array(l->attention_scores()));
+          return py::make_tuple(outputs_of(g), scores);
+        });
+      }, py::arg("inputs"), py::arg("scores_of") = std::vector<std::shared_ptr<MultiHeadAttention>>{},
+         "Inference-mode outputs; with scores_of (attention layers of this graph), "
+         "(outputs, their attention probabilities) from the same step.")
       .def_readwrite("profiling", &Graph::profiling,
                      "Time every node's forward and backward, the loss and the update.")
       .def("reset_profile", &Graph::reset_profile)

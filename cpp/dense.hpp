@@ -10,7 +10,6 @@ class Dense : public Layer {
   Dense(Index input_dim, Index units, const std::string& activation, bool use_bias);
   std::string kind() const override { return "Dense"; }
   Shape output_shape(const std::vector<Shape>& in) const override;
-  void check_values(const LayerInputs& in) const override { require_float_inputs(*this, in); }
   void forward(const LayerInputs& in, LayerOutput& out, const Context& ctx) override;
   void backward(const LayerInputs& in, const LayerOutput& out, const Tensor& dy,
                 const std::vector<Tensor*>& dx, const Context& ctx) override;

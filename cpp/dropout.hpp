@@ -14,7 +14,6 @@ class Dropout : public Layer {
   explicit Dropout(float rate);
   std::string kind() const override { return "Dropout"; }
   Shape output_shape(const std::vector<Shape>& in) const override;
-  void check_values(const LayerInputs& in) const override { require_float_inputs(*this, in); }
   void forward(const LayerInputs& in, LayerOutput& out, const Context& ctx) override;
   void backward(const LayerInputs& in, const LayerOutput& out, const Tensor& dy,
                 const std::vector<Tensor*>& dx, const Context& ctx) override;

@@ -7,20 +7,6 @@
 
 namespace seqattn {
 
-void check_token_ids(const std::string& layer, const Tensor& ids, Index V) {
-  const Index T = ids.dim(-1);
-  for (Index i = 0; i < ids.size(); ++i) {
-    const std::int32_t id = ids.ids[i];
-    if (id < 0 || id >= V) {
-      throw std::invalid_argument(
-          "Layer '" + layer + "' received token id " + std::to_string(id) + " at position (" +
-          std::to_string(i / T) + ", " + std::to_string(i % T) + "), outside [0, " +
-          std::to_string(V) + "). Token ids must be in [0, input_dim); raise input_dim or "
-          "check the vectorizer's vocabulary size.");
-    }
-  }
-}
-
 void make_padding_mask(const Tensor& ids, Mask& mask) {
   mask.B = ids.dim(0);
   mask.T = ids.dim(1);
@@ -51,7 +37,6 @@ Shape Embedding::output_shape(const std::vector<Shape>& in) const {
   return ids_to_vectors(kind(), name, in, C);
 }
 
-void Embedding::check_values(const LayerInputs& in) const { check_token_ids(name, *in.x[0], V); }
 
 void Embedding::forward(const LayerInputs& in, LayerOutput& out, const Context&) {
   const Tensor& ids = *in.x[0];  // (B, T)
@@ -93,10 +78,6 @@ Shape TokenAndPositionEmbedding::output_shape(const std::vector<Shape>& in) cons
                                 std::to_string(Tmax) + "; received ids of shape " +
                                 shape_str(in[0]));
   return out;
-}
-
-void TokenAndPositionEmbedding::check_values(const LayerInputs& in) const {
-  check_token_ids(name, *in.x[0], V);
 }
 
 void TokenAndPositionEmbedding::forward(const LayerInputs& in, LayerOutput& out,

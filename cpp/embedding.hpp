@@ -10,7 +10,7 @@ class Embedding : public Layer {
   Embedding(Index input_dim, Index output_dim, bool mask_zero);
   std::string kind() const override { return "Embedding"; }
   Shape output_shape(const std::vector<Shape>& in) const override;
-  void check_values(const LayerInputs& in) const override;
+  Index id_limit(std::size_t) const override { return V; }
   void forward(const LayerInputs& in, LayerOutput& out, const Context& ctx) override;
   void backward(const LayerInputs& in, const LayerOutput& out, const Tensor& dy,
                 const std::vector<Tensor*>& dx, const Context& ctx) override;
@@ -27,7 +27,7 @@ class TokenAndPositionEmbedding : public Layer {
                             bool mask_zero);
   std::string kind() const override { return "TokenAndPositionEmbedding"; }
   Shape output_shape(const std::vector<Shape>& in) const override;
-  void check_values(const LayerInputs& in) const override;
+  Index id_limit(std::size_t) const override { return V; }
   void forward(const LayerInputs& in, LayerOutput& out, const Context& ctx) override;
   void backward(const LayerInputs& in, const LayerOutput& out, const Tensor& dy,
                 const std::vector<Tensor*>& dx, const Context& ctx) override;
@@ -36,8 +36,6 @@ class TokenAndPositionEmbedding : public Layer {
   bool mask_zero;
 };
 
-// Shared by both layers: raises naming the layer, the first bad id and its position.
-void check_token_ids(const std::string& layer, const Tensor& ids, Index V);
 void make_padding_mask(const Tensor& ids, Mask& mask);
 
 }  // namespace seqattn

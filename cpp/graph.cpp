@@ -25,19 +25,64 @@ void Graph::reset_profile() {
 Graph::Graph(int num_inputs) : num_inputs_(num_inputs), values_(num_inputs), masks_(num_inputs),
                                grads_(num_inputs) {}
 
-int Graph::add_node(std::shared_ptr<Layer> layer, std::vector<int> inputs) {
+int Graph::add_node(std::shared_ptr<Layer> layer, std::vector<int> inputs, CallOptions options) {
   const int id = static_cast<int>(values_.size());
   for (int v : inputs)
     if (v >= id) throw std::invalid_argument("Graph: a node may only read earlier values");
-  nodes_.push_back({layer, std::move(inputs), id, {}, {}, {}});
+  nodes_.push_back({layer, std::move(inputs), id, options, {}, {}, {}});
   wired_ = false;
   bool seen = false;
   for (const auto& l : layers_) seen = seen || l == layer;
-  if (!seen) layers_.push_back(layer);
+  if (!seen) {
+    layers_.push_back(layer);
+    std::mutex* m = &layer->mutex();
+    layer_mutexes_.insert(
+        std::upper_bound(layer_mutexes_.begin(), layer_mutexes_.end(), m, std::less<std::mutex*>()),
+        m);
+  }
   values_.emplace_back();
   masks_.emplace_back();
   grads_.emplace_back();
   return id;
+}
+
+Graph::Lock::Lock(Graph& g) : g_(g) {
+  g_.mutex_.lock();
+  for (std::mutex* m : g_.layer_mutexes_) m->lock();
+}
+
+Graph::Lock::~Lock() {
+  for (auto it = g_.layer_mutexes_.rbegin(); it != g_.layer_mutexes_.rend(); ++it) (*it)->unlock();
+  g_.mutex_.unlock();
+}
+
+Tensor Graph::input_tensor(int i, const ArrayRef& a, const Shape& expected,
+                           const std::string& who) {
+  if (i < 0 || i >= num_inputs_)
+    throw std::invalid_argument("Graph: no input " + std::to_string(i));
+  if (!expected.empty()) check_shape(a.shape, expected, who);
+  // The embeddings reading this input set the rule; a float-feature reader beside them would
+  // need the same array as two different tensors.
+  const Layer* ids_reader = nullptr;
+  const Layer* float_reader = nullptr;
+  Index limit = 0;
+  for (const Node& node : nodes_)
+    for (std::size_t j = 0; j < node.inputs.size(); ++j) {
+      if (node.inputs[j] != i) continue;
+      const Index l = node.layer->id_limit(j);
+      if (l == 0) {
+        if (!float_reader) float_reader = node.layer.get();
+      } else if (!ids_reader || l < limit) {
+        ids_reader = node.layer.get();
+        limit = l;
+      }
+    }
+  if (ids_reader && float_reader)
+    throw std::invalid_argument(who + " is read as token ids by layer '" + ids_reader->name +
+                                "' and as float features by layer '" + float_reader->name +
+                                "'; give each its own Input.");
+  if (ids_reader) return to_token_ids(a, "Layer '" + ids_reader->name + "'", limit);
+  return to_features(a, float_reader ? "Layer '" + float_reader->name + "'" : who);
 }
 
 void Graph::set_outputs(std::vector<int> values) {
@@ -169,10 +214,10 @@ void Graph::forward(const std::vector<Tensor>& inputs, bool training) {
       node.layer->output_shape(shapes);  // throws with the layer's name on a mismatch
       node.seen_shapes = std::move(shapes);
     }
-    node.layer->check_values(in);
+    node.layer->check_inputs(in);
     if (node.fuse_partner >= 0 && dynamic_cast<Add*>(node.layer.get())) {
       // Fused into the LayerNormalization that reads it, when no mask needs merging (and
-      // the inputs are float features: check_values above has just confirmed that).
+      // the inputs are float features: check_inputs above has just confirmed that).
       node.fused_now = in.mask_of(0) == nullptr && in.mask_of(1) == nullptr;
       if (node.fused_now) {
         // The LN writes the sum here; its shape is set now so the LN's shape check sees it.
@@ -182,6 +227,7 @@ void Graph::forward(const std::vector<Tensor>& inputs, bool training) {
         continue;
       }
     }
+    node.layer->apply_call_options(node.options);
     LayerOutput out;
     out.y = std::move(values_[node.output]);  // reuse the buffer
     out.mask = std::move(masks_[node.output]);
@@ -261,6 +307,7 @@ void Graph::backward() {
       const bool needs = v >= num_inputs_ && values_[v].dtype == DType::Float32;
       node.dx[j] = needs ? &zeroed_grad(v) : nullptr;
     }
+    node.layer->apply_call_options(node.options);
     const Tensor& dy = zeroed_grad(node.output);  // zeros when no later node read it
     LayerOutput out;
     out.y = std::move(values_[node.output]);

@@ -6,8 +6,10 @@
 // Sequential and functional models both compile to this.
 #pragma once
 #include <memory>
+#include <mutex>
 #include <vector>
 
+#include "check.hpp"
 #include "layer.hpp"
 #include "losses.hpp"
 #include "optimizers.hpp"
@@ -17,9 +19,28 @@ namespace seqattn {
 class Graph {
  public:
   explicit Graph(int num_inputs);
-  // Adds a call of `layer` on the given values (-1 = absent optional input); returns the id
-  // of the value it produces.
-  int add_node(std::shared_ptr<Layer> layer, std::vector<int> inputs);
+  // Adds a call of `layer` on the given values (-1 = absent optional input) with that call's
+  // options; returns the id of the value it produces.
+  int add_node(std::shared_ptr<Layer> layer, std::vector<int> inputs, CallOptions options = {});
+
+  // The boundary for model input i: the caller's array as the tensor its readers expect
+  // (token ids checked against the smallest vocabulary among the embeddings reading it, or
+  // float features), its shape checked against `expected` (-1: any). Messages name the
+  // layer that reads the ids, or `who` ("Input 0 of model 'm'") for the shape.
+  Tensor input_tensor(int i, const ArrayRef& a, const Shape& expected, const std::string& who);
+
+  // Everything a step touches: the graph's own state and every layer's caches and weights.
+  // Locks the graph's mutex, then its layers' in address order (one global order, so graphs
+  // that share layers never deadlock); allocates nothing. Take it without holding the GIL.
+  class Lock {
+   public:
+    explicit Lock(Graph& g);
+    ~Lock();
+    Lock(const Lock&) = delete;
+    Lock& operator=(const Lock&) = delete;
+   private:
+    Graph& g_;
+  };
   void set_outputs(std::vector<int> values);
   // One loss per output (null: the output is not trained); the training loss is
   // Σ_i loss_weights[i] · loss_i.
@@ -39,6 +60,7 @@ class Graph {
   // Inference-mode forward only.
   void predict_step(const std::vector<Tensor>& inputs);
 
+  int num_inputs() const { return num_inputs_; }
   std::size_t num_outputs() const { return outputs_.size(); }
   const Tensor& output(std::size_t i) const { return values_[outputs_[i]]; }
   const std::vector<double>& last_losses() const { return last_losses_; }
@@ -65,6 +87,7 @@ class Graph {
     std::shared_ptr<Layer> layer;
     std::vector<int> inputs;
     int output;
+    CallOptions options;
     std::vector<Shape> seen_shapes;  // input shapes last validated
     // Wired once (wire()): pointers into values_, masks_ and grads_, reused every step so a
     // step builds no vectors.
@@ -89,6 +112,8 @@ class Graph {
                           bool with_grad);
   void backward();
 
+  std::mutex mutex_;
+  std::vector<std::mutex*> layer_mutexes_;  // unique, in address order (add_node)
   int num_inputs_;
   std::vector<int> outputs_;
   std::vector<Node> nodes_;

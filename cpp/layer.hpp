@@ -7,12 +7,13 @@
 //    zeroed by the caller; nullptr when input i needs no gradient, e.g. token ids) and into
 //    every Param::grad (zeroed by the caller before the backward pass). Accumulating makes a
 //    tensor used twice get the sum of both gradients with no special case.
-//  * Shapes were validated at the boundary (Python build + Graph::check_inputs); nothing in
-//    forward/backward throws on the hot path.
+//  * Inputs were validated before the call (output_shape once per new shape, check_inputs
+//    every step: dtypes, token-id ranges, masks); nothing in forward/backward throws.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -24,6 +25,13 @@ namespace seqattn {
 struct Context {
   bool training = false;
   std::uint64_t step = 0;  // training-step counter: feeds the dropout random stream
+};
+
+// Options of one call of a layer (Keras call arguments), kept per graph node or given to an
+// eager call, and set on the layer under its mutex just before it runs: a layer shared by an
+// eager call and a model never sees the other's options.
+struct CallOptions {
+  bool causal = false;  // MultiHeadAttention(use_causal_mask=True)
 };
 
 struct LayerInputs {
@@ -46,9 +54,17 @@ class Layer {
   // Output shape for the given input shapes; throws std::invalid_argument with a message
   // naming the layer when the shapes cannot be used (called once per new shape, not per step).
   virtual Shape output_shape(const std::vector<Shape>& in) const = 0;
-  // Value checks on a step's inputs that shapes cannot express (token ids in range); run by
-  // the Graph before the step, outside the hot loops. Throws std::invalid_argument.
+  // What input i holds: token ids in [0, id_limit(i)) when positive (embeddings), float
+  // features when 0 (every other layer). The boundary (check.hpp) converts a caller's arrays
+  // by this, and check_inputs enforces it on every step.
+  virtual Index id_limit(std::size_t /*input*/) const { return 0; }
+  // Checks a step's inputs before forward, outside the hot loops: each input's dtype against
+  // id_limit (ids in range), then the layer's own check_values. Throws std::invalid_argument
+  // naming the layer; after it, forward may trust its inputs.
+  void check_inputs(const LayerInputs& in) const;
+  // Layer-specific value checks that shapes cannot express (mask shapes).
   virtual void check_values(const LayerInputs& /*in*/) const {}
+  virtual void apply_call_options(const CallOptions& /*options*/) {}
   virtual void forward(const LayerInputs& in, LayerOutput& out, const Context& ctx) = 0;
   virtual void backward(const LayerInputs& in, const LayerOutput& out, const Tensor& dy,
                         const std::vector<Tensor*>& dx, const Context& ctx) = 0;
@@ -64,19 +80,16 @@ class Layer {
   std::string name;
   std::uint64_t seed = 0;  // for layers that draw random numbers (dropout)
 
+  // Held by whoever runs, reads or writes this layer (a graph step, an eager call, weights
+  // copied in or out): a layer caches activations and scratch between forward and backward,
+  // so two threads must never run it at once. Taken without the GIL (bindings.cpp).
+  std::mutex& mutex() const { return mutex_; }
+
  protected:
   std::vector<Param> params_;
-};
 
-// For layers that read float features: token ids (int32) reaching one is a wiring mistake
-// (ids go through an Embedding first). Called from check_values, outside the hot loops.
-inline void require_float_inputs(const Layer& layer, const LayerInputs& in) {
-  for (std::size_t i = 0; i < in.x.size(); ++i)
-    if (in.x[i] && in.x[i]->dtype != DType::Float32)
-      throw std::invalid_argument(
-          "Input " + std::to_string(i) + " of layer '" + layer.name + "' (" + layer.kind() +
-          ") must hold float32 features; received int32 token ids of shape " +
-          shape_str(in.x[i]->shape) + " (token ids go through an Embedding first)");
-}
+ private:
+  mutable std::mutex mutex_;
+};
 
 }  // namespace seqattn

@@ -11,7 +11,6 @@ class LayerNormalization : public Layer {
   LayerNormalization(Index channels, float epsilon, bool center, bool scale);
   std::string kind() const override { return "LayerNormalization"; }
   Shape output_shape(const std::vector<Shape>& in) const override;
-  void check_values(const LayerInputs& in) const override { require_float_inputs(*this, in); }
   void forward(const LayerInputs& in, LayerOutput& out, const Context& ctx) override;
   void backward(const LayerInputs& in, const LayerOutput& out, const Tensor& dy,
                 const std::vector<Tensor*>& dx, const Context& ctx) override;

@@ -10,7 +10,6 @@ class GlobalAveragePooling1D : public Layer {
  public:
   std::string kind() const override { return "GlobalAveragePooling1D"; }
   Shape output_shape(const std::vector<Shape>& in) const override;
-  void check_values(const LayerInputs& in) const override { require_float_inputs(*this, in); }
   void forward(const LayerInputs& in, LayerOutput& out, const Context& ctx) override;
   void backward(const LayerInputs& in, const LayerOutput& out, const Tensor& dy,
                 const std::vector<Tensor*>& dx, const Context& ctx) override;
@@ -24,7 +23,6 @@ class GlobalMaxPooling1D : public Layer {
  public:
   std::string kind() const override { return "GlobalMaxPooling1D"; }
   Shape output_shape(const std::vector<Shape>& in) const override;
-  void check_values(const LayerInputs& in) const override { require_float_inputs(*this, in); }
   void forward(const LayerInputs& in, LayerOutput& out, const Context& ctx) override;
   void backward(const LayerInputs& in, const LayerOutput& out, const Tensor& dy,
                 const std::vector<Tensor*>& dx, const Context& ctx) override;

@@ -13,7 +13,6 @@ class PositionEmbedding : public Layer {
   PositionEmbedding(Index sequence_length, Index channels);
   std::string kind() const override { return "PositionEmbedding"; }
   Shape output_shape(const std::vector<Shape>& in) const override;
-  void check_values(const LayerInputs& in) const override { require_float_inputs(*this, in); }
   void forward(const LayerInputs& in, LayerOutput& out, const Context& ctx) override;
   void backward(const LayerInputs& in, const LayerOutput& out, const Tensor& dy,
                 const std::vector<Tensor*>& dx, const Context& ctx) override;
@@ -28,7 +27,6 @@ class SinePositionEncoding : public Layer {
   explicit SinePositionEncoding(double max_wavelength);
   std::string kind() const override { return "SinePositionEncoding"; }
   Shape output_shape(const std::vector<Shape>& in) const override;
-  void check_values(const LayerInputs& in) const override { require_float_inputs(*this, in); }
   void forward(const LayerInputs& in, LayerOutput& out, const Context& ctx) override;
   void backward(const LayerInputs& in, const LayerOutput& out, const Tensor& dy,
                 const std::vector<Tensor*>& dx, const Context& ctx) override;

@@ -86,9 +86,8 @@ struct Param {
   Shape shape;
   std::vector<float> value;
   std::vector<float> grad;
-  Param(std::string n, Shape s)
-      : name(std::move(n)), shape(std::move(s)), value(shape_size(shape), 0.0f),
-        grad(shape_size(shape), 0.0f) {}
+  // Refuses (std::invalid_argument) a shape this machine cannot hold, before allocating.
+  Param(std::string n, Shape s);
   Index size() const { return static_cast<Index>(value.size()); }
 };
 

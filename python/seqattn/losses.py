@@ -8,8 +8,6 @@ Otherwise probabilities are clipped to [1e-7, 1 - 1e-7] as in Keras.
 
 from __future__ import annotations
 
-import numpy as np
-
 from . import _validation as V
 
 
@@ -26,10 +24,7 @@ class Loss:
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         """The mean loss as a Python float (NumPy in, no gradient)."""
-        y_pred = np.asarray(y_pred, np.float32)
-        value, _ = self._core()(np.asarray(y_true, np.float32), y_pred,
-                                None if sample_weight is None else np.asarray(sample_weight,
-                                                                               np.float32))
+        value, _ = self._core()(y_true, y_pred, sample_weight)  # checked and cast in C++
         return value
 
     def get_config(self):

@@ -7,6 +7,10 @@ slices batches, shuffles and reports progress.
 
 from __future__ import annotations
 
+import copy
+import functools
+import threading
+
 import numpy as np
 
 from . import _validation as V
@@ -16,10 +20,31 @@ from . import optimizers as optimizers_mod
 from .callbacks import CallbackList, History
 from .layers.base import Layer, SymbolicTensor, is_symbolic, unique_name
 from .layers.input import InputLayer
+from ._usage import ModelUsage
 from .progress import Progbar, resolve_verbose
 from .utils import draw_seed
 
-_INT32 = np.iinfo(np.int32)
+
+def _reads(what):
+    """Marks a method that reads the model (inference): any number of threads at once."""
+    def wrap(method):
+        @functools.wraps(method)
+        def call(self, *args, **kwargs):
+            with self._usage.reading(what.strip("_")):
+                return method(self, *args, **kwargs)
+        return call
+    return wrap
+
+
+def _trains(what):
+    """Marks a method that changes weights or training state: one thread, alone (_usage.py)."""
+    def wrap(method):
+        @functools.wraps(method)
+        def call(self, *args, **kwargs):
+            with self._usage.training(what):
+                return method(self, *args, **kwargs)
+        return call
+    return wrap
 
 
 class Model:
@@ -44,6 +69,8 @@ class Model:
 
     def _init_state(self, name):
         self.name = name
+        self._usage = ModelUsage(self)  # the threading rule (_usage.py)
+        self._build_lock = threading.RLock()  # the C++ graph is built once, by one thread
         self._graph = None  # the C++ graph, built on first use
         self._losses = None  # one per output
         self._loss_weights = None
@@ -161,6 +188,10 @@ class Model:
                          + ", ".join(repr(l.name) for l in self.layers) + ".")
 
     def _core_graph(self):
+        with self._build_lock:
+            return self._build_core_graph()
+
+    def _build_core_graph(self):
         if self._graph is None:
             from . import _core
             graph_inputs, _ = self._graph_inputs()
@@ -168,8 +199,8 @@ class Model:
             ids = {id(t): i for i, t in enumerate(graph_inputs)}
             for node in self._core_nodes():
                 refs = [-1 if x is None else ids[id(x)] for x in node.inputs]
-                node.layer._apply_call_args(node.call_args)
-                ids[id(node.output)] = graph.add_node(node.layer._core, refs)
+                ids[id(node.output)] = graph.add_node(
+                    node.layer._core, refs, **node.layer._call_options(node.call_args))
             graph.set_outputs([ids[id(t)] for t in self.outputs])
             self._graph = graph
             if self._losses is not None:
@@ -196,10 +227,12 @@ class Model:
         return [n for n in self._nodes if not getattr(n.layer, "_python_only", False)]
 
     # ---------------------------------------------------------------- weights
+    @_reads("get_weights")
     def get_weights(self):
         """All weights, layer after layer in model order (Keras `get_weights()` order)."""
         return [w for layer in self.layers for w in layer.get_weights()]
 
+    @_trains("set_weights")
     def set_weights(self, weights):
         weights = list(weights)
         expected = sum(len(layer.get_weights()) for layer in self.layers)
@@ -213,6 +246,7 @@ class Model:
                 layer.set_weights(weights[i:i + n])
             i += n
 
+    @_reads("_compute_gradients")
     def _compute_gradients(self, x, y, training=False):
         """(total loss, dL/dweight for every weight in get_weights order), without an update."""
         self._require_compiled("compute_gradients")
@@ -233,6 +267,7 @@ class Model:
         return int(sum(layer.count_params() for layer in self.layers))
 
     # ---------------------------------------------------------------- compile
+    @_trains("compile")
     def compile(self, optimizer="adam", loss=None, loss_weights=None, metrics=None):
         """Configures training.
 
@@ -340,10 +375,14 @@ class Model:
 
     # ------------------------------------------------------------ data checks
     def _prepare_x(self, x, what="x"):
+        """The caller's input arrays as the C++ graph reads them (int32 ids or float32
+        features), each checked whole by the C++ boundary (dtype, shape, token-id range), so an
+        error gives the position in the caller's data."""
         arrays = x if isinstance(x, (list, tuple)) and len(self.inputs) > 1 else [x]
         if len(arrays) != len(self.inputs):
             raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} input arrays, "
                              f"received {len(arrays)}.")
+        graph = self._core_graph()
         graph_inputs, vectorizers = self._graph_inputs()
         out = []
         for i, (a, inp) in enumerate(zip(arrays, graph_inputs)):
@@ -359,50 +398,11 @@ class Model:
                                  "of shape (B, T); pad the sequences to one length first "
                                  f"(e.g. TextVectorization(output_sequence_length=T)). ({e})"
                                  ) from None
-            if arr.dtype.kind not in "biuf":
-                raise TypeError(f"Input {i} of model '{self.name}' must be numeric "
-                                f"({inp.dtype}); received an array of dtype {arr.dtype}.")
-            if arr.ndim != len(inp.shape) or any(
-                    d is not None and d != s for d, s in zip(inp.shape[1:], arr.shape[1:])):
-                raise ValueError(f"Input {i} of model '{self.name}' is incompatible: expected "
-                                 f"shape {inp.shape}, received {arr.shape}.")
-            if arr.shape[0] == 0:
+            if arr.ndim >= 1 and arr.shape[0] == 0:
                 raise ValueError(f"`{what}` is empty: received an array of shape {arr.shape}.")
-            out.append(self._cast_input(arr, inp, i))
-        self._check_token_ids(out)
+            out.append(graph.prepare_input(i, arr, [-1 if d is None else d for d in inp.shape],
+                                           f"Input {i} of model '{self.name}'"))
         return out
-
-    def _check_token_ids(self, arrays):
-        """Checks every id against the embedding that reads it, over the whole array, so the
-        error names the position in the caller's data (the C++ check sees one batch)."""
-        sources = [id(t) for t in self._graph_inputs()[0]]
-        for node in self._nodes:
-            size = getattr(node.layer, "token_limit", None)  # embeddings only
-            source = node.inputs[0]
-            if size is None or source is None or id(source) not in sources:
-                continue
-            ids = arrays[sources.index(id(source))]
-            bad = (ids < 0) | (ids >= size)
-            if bad.any():
-                pos = tuple(int(p) for p in np.argwhere(bad)[0])
-                raise ValueError(
-                    f"Layer '{node.layer.name}' received token id {int(ids[pos])} at position "
-                    f"{pos}, outside [0, {size}). Token ids must be in [0, input_dim); raise "
-                    "input_dim or check the vectorizer's vocabulary size.")
-
-    def _cast_input(self, arr, inp, i):
-        if inp.dtype == "float32":
-            return np.ascontiguousarray(arr, np.float32)
-        if arr.dtype.kind == "f":
-            bad = ~np.isfinite(arr) | (arr != np.round(arr))
-            if bad.any():
-                pos = tuple(int(p) for p in np.argwhere(bad)[0])
-                raise TypeError(f"Input {i} of model '{self.name}' holds token ids, which must be "
-                                f"integers; received {arr[pos].item()!r} at position {pos} "
-                                f"(dtype {arr.dtype}).")
-        if arr.size and (arr.min() < _INT32.min or arr.max() > _INT32.max):
-            raise ValueError(f"Input {i} of model '{self.name}': token ids must fit in int32.")
-        return np.ascontiguousarray(arr, np.int32)
 
     def _prepare_ys(self, y, n):
         """Targets as one float32 array per output, checked against that output's loss."""
@@ -458,6 +458,7 @@ class Model:
         return 32 if batch_size is None else V.positive_int("batch_size", batch_size)
 
     # ------------------------------------------------------------------- fit
+    @_trains("fit")
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, validation_batch_size=None,
@@ -553,9 +554,8 @@ class Model:
         """One C++ training step (forward, loss, backward, update) and the running logs."""
         graph = self._graph
         self._optimizer._update_learning_rate()  # a schedule sets this step's rate
-        loss = graph.train_step(xb, yb, wb)
-        tracker.update(len(xb[0]), loss, graph.last_losses(), yb,
-                       graph.outputs() if tracker.needs_outputs else None)
+        loss, losses, outputs = graph.train_step(xb, yb, wb, tracker.needs_outputs)
+        tracker.update(len(xb[0]), loss, losses, yb, outputs)
 
     @staticmethod
     def _callback_list(callbacks):
@@ -661,11 +661,17 @@ class Model:
                              "binary_crossentropy); received soft labels.")
         return np.array([table.get(int(c), 1.0) for c in labels], np.float32)
 
-    def _tracker(self):
-        return _EpochTracker(self.output_names, self._metrics,
+    def _tracker(self, own_metrics=False):
+        """Running logs; with own_metrics, over copies of the compiled metrics, so evaluate
+        calls in several threads never share counts (fit uses the model's own: it runs
+        alone)."""
+        metrics = ([[copy.deepcopy(m) for m in ms] for ms in self._metrics] if own_metrics
+                   else self._metrics)
+        return _EpochTracker(self.output_names, metrics,
                              [loss is not None for loss in self._losses])
 
     # ------------------------------------------------------ one-batch methods
+    @_trains("train_on_batch")
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         """One training step on one batch. As in Keras 3, the returned loss and metrics are
@@ -680,6 +686,7 @@ class Model:
         self._train_batch(xs, ys, w, self._batch_tracker)
         return self._logs_result(self._batch_tracker.logs(), return_dict)
 
+    @_reads("test_on_batch")
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics on one batch in inference mode (running means since the last
         `reset_metrics()`, as Keras 3)."""
@@ -690,10 +697,11 @@ class Model:
         graph = self._core_graph()
         if self._batch_tracker is None:
             self._batch_tracker = self._tracker()
-        loss, outputs = graph.test_step(xs, ys, w)
-        self._batch_tracker.update(len(xs[0]), loss, graph.last_losses(), ys, outputs)
+        loss, losses, outputs = graph.test_step(xs, ys, w)
+        self._batch_tracker.update(len(xs[0]), loss, losses, ys, outputs)
         return self._logs_result(self._batch_tracker.logs(), return_dict)
 
+    @_reads("predict_on_batch")
     def predict_on_batch(self, x):
         """Outputs for one batch in inference mode (no batching, no progress)."""
         outputs = self._core_graph().predict_step(self._prepare_x(x))
@@ -714,7 +722,7 @@ class Model:
     def _evaluate_arrays(self, xs, ys, weights, batch_size, verbose=0, cbs=None):
         graph = self._core_graph()
         n = xs[0].shape[0]
-        tracker = self._tracker()
+        tracker = self._tracker(own_metrics=True)
         steps = -(-n // batch_size)
         bar = Progbar(steps, verbose)
         if cbs is not None:
@@ -725,8 +733,9 @@ class Model:
             sl = slice(step * batch_size, (step + 1) * batch_size)
             xb = [a[sl] for a in xs]
             yb = [t[sl] if t.size else t for t in ys]  # empty: an output without loss
-            loss, outputs = graph.test_step(xb, yb, None if weights is None else weights[sl])
-            tracker.update(len(xb[0]), loss, graph.last_losses(), yb, outputs)
+            loss, losses, outputs = graph.test_step(xb, yb,
+                                                    None if weights is None else weights[sl])
+            tracker.update(len(xb[0]), loss, losses, yb, outputs)
             if cbs is not None:
                 cbs.on_test_batch_end(step, tracker.logs())
             bar.update(step + 1, tracker.logs())
@@ -736,6 +745,7 @@ class Model:
             cbs.on_test_end(logs)
         return logs
 
+    @_reads("evaluate")
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  callbacks=None, return_dict=False):
         """Loss (and metrics) in inference mode: a float, a list in `logs` order (loss first),
@@ -752,6 +762,7 @@ class Model:
         logs = self._evaluate_arrays(xs, ys, weights, batch_size, verbose, cbs)
         return self._logs_result(logs, return_dict)
 
+    @_reads("predict")
     def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
         """Outputs for `x` in inference mode, computed in batches (default 32): an array, or a
         list of arrays for a model with several outputs."""
@@ -777,6 +788,7 @@ class Model:
         merged = [np.concatenate(parts, axis=0) for parts in zip(*outs)]
         return merged[0] if self._single_output else merged
 
+    @_reads("attention_scores")
     def attention_scores(self, x, batch_size=None):
         """Attention probabilities of every MultiHeadAttention layer, in inference mode.
 
@@ -794,17 +806,20 @@ class Model:
         graph = self._core_graph()
         scores = {layer.name: [] for layer in attention}
         for start in range(0, xs[0].shape[0], batch_size):
-            graph.predict_step([a[start:start + batch_size] for a in xs])
-            for layer in attention:
-                scores[layer.name].append(layer._core.attention_scores())
+            _, batch = graph.predict_step([a[start:start + batch_size] for a in xs],
+                                          [layer._core for layer in attention])
+            for layer, p in zip(attention, batch):
+                scores[layer.name].append(p)
         return {name: np.concatenate(parts, axis=0) for name, parts in scores.items()}
 
+    @_reads("__call__")
     def __call__(self, x):
         """Inference on one batch of arrays, like `predict` without batching or progress."""
         outputs = self._core_graph().predict_step(self._prepare_x(x))
         return outputs[0] if self._single_output else outputs
 
     # ----------------------------------------------------------- saving
+    @_reads("save")
     def save(self, filepath, overwrite=True):
         """Writes the model to one `.seqattn` file: architecture, weights, optimizer state and
         training state (epochs done, dropout and shuffling streams). The write is atomic: an
@@ -812,11 +827,13 @@ class Model:
         from .saving import save_model
         save_model(self, filepath, overwrite)
 
+    @_reads("save_weights")
     def save_weights(self, filepath, overwrite=True):
         """Writes the weights only to a `.weights.seqattn` file (atomically)."""
         from .saving import save_weights
         save_weights(self, filepath, overwrite)
 
+    @_trains("load_weights")
     def load_weights(self, filepath):
         """Loads weights from a `.weights.seqattn` (or `.seqattn`) file into this model, which
         must have the same layers and weight shapes."""
@@ -939,6 +956,10 @@ class Sequential(Model):
         return super().layers if self.inputs is not None else list(self._pending)
 
     def _ensure_built(self, x):
+        with self._build_lock:
+            self._build_from(x)
+
+    def _build_from(self, x):
         if self.inputs is not None:
             return
         from .layers.input import Input
@@ -949,7 +970,7 @@ class Sequential(Model):
             for layer in pending:
                 self.add(layer)
             if self._deferred_compile is not None:
-                super().compile(*self._deferred_compile)
+                Model.compile.__wrapped__(self, *self._deferred_compile)  # inside the caller's use
             return
         self._pending = pending
         arr = np.asarray(x[0] if isinstance(x, (list, tuple)) else x)
@@ -962,7 +983,7 @@ class Sequential(Model):
         for layer in pending:
             self.add(layer)
         if self._deferred_compile is not None:
-            super().compile(*self._deferred_compile)
+            Model.compile.__wrapped__(self, *self._deferred_compile)  # inside the caller's use
 
     def _require_layers(self):
         if self.inputs is None and not self._pending:

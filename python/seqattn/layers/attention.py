@@ -125,22 +125,16 @@ class MultiHeadAttention(Layer):
         scores._nodes.append(node)
         return output, node.output
 
-    def _apply_call_args(self, call_args):
-        self._core.use_causal_mask = call_args.get("use_causal_mask", False)
+    def _call_options(self, call_args):
+        return {"causal": bool(call_args.get("use_causal_mask", False))}
 
     def _eager_masks(self, call_args, n):
         masks = [None if m is None else np.asarray(m).astype(bool) for m in call_args["masks"]]
         return masks + [None] * (n - len(masks))
 
-    def _call_eager(self, inputs, call_args):
-        if inputs[3] is not None:
-            inputs = inputs[:3] + [np.asarray(inputs[3], np.float32)]
-        self._return_scores = call_args["return_attention_scores"]
-        return super()._call_eager(inputs, call_args)
-
-    def _eager_result(self, result):
-        if self._return_scores:
-            return result["y"], self._core.attention_scores()
+    def _eager_result(self, result, call_args):
+        if call_args["return_attention_scores"]:
+            return result["y"], result["scores"]  # from the same call, under the layer's lock
         return result["y"]
 
     def compute_output_shape(self, input_shapes):

@@ -73,8 +73,8 @@ class Layer:
     # (see _output_has_mask); one that cannot warns when a mask reaches it, as Keras 3 does.
     supports_masking = True
 
-    # True for layers that read float features (never token ids): integer arrays in eager
-    # calls are cast to float32, and an int32 symbolic input raises at model definition.
+    # True for layers that read float features (never token ids): an int32 symbolic input
+    # raises at model definition. (Arrays are converted in C++, by the C++ layer's id_limit.)
     _float_inputs = False
 
     def __init__(self, name=None, **kwargs):
@@ -91,12 +91,28 @@ class Layer:
     # ----------------------------------------------------------------- life cycle
     def build(self, input_shapes):
         """Creates the C++ layer and its initial weights for the given input shapes."""
-        self._core = self._make_core(input_shapes)
+        try:
+            self._core = self._make_core(input_shapes)
+        except ValueError as e:
+            if "more than this machine's memory" not in str(e):
+                raise
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) cannot be built with "
+                             f"{self._size_arguments(str(e))}: {e}.") from None
         self._core.name = self.name
         weights = self._initial_weights()
         if weights:
             self._core.set_weights(weights)
         self.built = True
+
+    def _size_arguments(self, message):
+        """The constructor arguments behind a weight too large to allocate: the integer
+        settings whose values appear in the weight's shape in `message`."""
+        shape = message[message.find("of shape (") + 9:message.find(")", message.find("of shape ("))]
+        dims = {d.strip() for d in shape.strip("()").split(",") if d.strip()}
+        config = self.get_config()
+        named = [f"{k}={v}" for k, v in config.items()
+                 if isinstance(v, int) and not isinstance(v, bool) and str(v) in dims and v > 1]
+        return ", ".join(named) if named else "its input shape"
 
     def _make_core(self, input_shapes):  # pragma: no cover - every layer overrides it
         raise NotImplementedError
@@ -172,29 +188,39 @@ class Layer:
         return bool(input_has_mask and input_has_mask[0])
 
     def _call_eager(self, inputs, call_args):
-        arrays = [None if x is None else self._to_array(x) for x in inputs]
+        # The arrays go to C++ as they are: the boundary (cpp/check.cpp) checks and converts
+        # them by the layer's rule, exactly as it does for a model's inputs.
+        arrays = [None if x is None else self._as_array(x) for x in inputs]
         if not self.built:
             self.build([None if a is None else (None,) + a.shape[1:] for a in arrays])
-        self._apply_call_args(call_args)
         from .. import _core
-        result = _core.run_layer(self._core, arrays, self._eager_masks(call_args, len(arrays)))
-        return self._eager_result(result)
+        result = _core.run_layer(self._core, arrays, self._eager_masks(call_args, len(arrays)),
+                                 causal=self._call_options(call_args).get("causal", False),
+                                 scores=bool(call_args.get("return_attention_scores", False)))
+        return self._eager_result(result, call_args)
 
-    def _apply_call_args(self, call_args):
-        """Sets per-call options on the C++ layer (MultiHeadAttention's causal mask)."""
+    def _call_options(self, call_args) -> dict:
+        """Per-call options for the C++ layer ({"causal": bool} for MultiHeadAttention), given
+        with each eager call and kept per node in a model's graph."""
+        return {}
 
     def _eager_masks(self, call_args, n):
         """Padding masks for an eager call (only MultiHeadAttention takes them)."""
         return [None] * n
 
-    def _eager_result(self, result):
+    def _eager_result(self, result, call_args):
         return result["y"]
 
-    def _to_array(self, x):
-        a = np.asarray(x)
-        if a.dtype.kind in "iu" and not self._float_inputs:
-            return a.astype(np.int32, copy=False)
-        return a.astype(np.float32, copy=False)
+    def _as_array(self, x):
+        try:
+            a = np.asarray(x)
+        except ValueError as e:  # ragged nested lists
+            raise ValueError(f"Layer '{self.name}' expects a rectangular array; received ragged "
+                             f"nested sequences ({e}). Pad them to one length first.") from None
+        if a.ndim < 1:
+            raise ValueError(f"Layer '{self.name}' expects a batch of samples (rank >= 1 with "
+                             f"the batch axis first); received a scalar {a!r}.")
+        return a
 
     # ------------------------------------------------------------------- weights
     def _weight_layers(self):
@@ -217,7 +243,7 @@ class Layer:
         if not isinstance(weights, (list, tuple)):
             raise TypeError(f"Layer '{self.name}': set_weights expects a list of arrays, "
                             f"received {type(weights).__name__}")
-        self._core.set_weights([np.asarray(w, np.float32) for w in weights])
+        self._core.set_weights(list(weights))  # checked in C++: numeric, finite, shapes
 
     def count_params(self) -> int:
         return int(sum(w.size for w in self.get_weights()))
