@@ -462,10 +462,9 @@ PYBIND11_MODULE(_core, m) {
         l.check(yp, yt);
         Tensor g;
         std::vector<float> w = to_weights(sw);
-        const Index rows = yp.size() / yp.dim(-1);
-        if (!w.empty() && static_cast<Index>(w.size()) != rows)
+        if (!w.empty() && static_cast<Index>(w.size()) != yp.dim(0))
           throw std::invalid_argument(l.name() + ": sample_weight must hold one weight per "
-                                      "prediction row (" + std::to_string(rows) + "), received " +
+                                      "sample (" + std::to_string(yp.dim(0)) + "), received " +
                                       std::to_string(w.size()));
         double v = l.forward_backward(yp, yt, w.empty() ? nullptr : w.data(), &g, l.from_logits);
         return py::make_tuple(v, to_array(g));

@@ -27,13 +27,14 @@ double SparseCategoricalCrossentropy::forward_backward(const Tensor& pred, const
                                                        const float* w, Tensor* dpred,
                                                        bool logits) const {
   const Index K = pred.dim(-1), N = pred.size() / K;
+  const Index per_sample = N / pred.dim(0);  // rows of one sample: w holds one weight per sample
   if (dpred) dpred->resize(pred.shape);
   const double invN = 1.0 / static_cast<double>(N);
   double total = 0.0;
   for (Index n = 0; n < N; ++n) {
     const float* p = pred.ptr() + n * K;
     const Index y = static_cast<Index>(y_true.data[n]);
-    const double wn = w ? w[n] : 1.0;
+    const double wn = w ? w[n / per_sample] : 1.0;
     float* d = dpred ? dpred->ptr() + n * K : nullptr;
     if (logits) {
       // l = logsumexp(z) - z_y; dl/dz = softmax(z) - onehot(y)
@@ -78,12 +79,13 @@ void BinaryCrossentropy::check(const Tensor& pred, const Tensor& y_true) const {
 double BinaryCrossentropy::forward_backward(const Tensor& pred, const Tensor& y_true,
                                             const float* w, Tensor* dpred, bool logits) const {
   const Index N = pred.size();
+  const Index per_sample = N / pred.dim(0);  // elements of one sample: one weight each sample
   if (dpred) dpred->resize(pred.shape);
   const double invN = 1.0 / static_cast<double>(N);
   double total = 0.0;
   for (Index n = 0; n < N; ++n) {
     const double p = pred.data[n], y = y_true.data[n];
-    const double wn = w ? w[n] : 1.0;
+    const double wn = w ? w[n / per_sample] : 1.0;
     double l, g;
     if (logits) {
       // l = max(z, 0) - z y + log(1 + e^-|z|); dl/dz = σ(z) - y

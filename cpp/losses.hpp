@@ -19,7 +19,8 @@ class Loss {
   virtual void check(const Tensor& pred, const Tensor& y_true) const = 0;
   // Returns the weighted mean loss over N samples and, when dpred is given, writes dL/dpred
   // (same shape as pred). `logits` overrides from_logits (set for a fused output layer).
-  // sample_weight (N,) may be nullptr: loss = Σ_n w_n l_n / N (Keras sum_over_batch_size).
+  // sample_weight (B,) = one weight per sample (pred.dim(0)), applied to each of its rows, or
+  // nullptr: loss = Σ_n w_{sample(n)} l_n / N (Keras sum_over_batch_size).
   virtual double forward_backward(const Tensor& pred, const Tensor& y_true,
                                   const float* sample_weight, Tensor* dpred, bool logits) const = 0;
   bool from_logits;

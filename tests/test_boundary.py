@@ -189,7 +189,7 @@ def test_losses_check_their_arrays():
     loss = seqattn.losses.SparseCategoricalCrossentropy()
     with pytest.raises(ValueError, match="y_pred must hold at least one prediction"):
         loss(np.array(1.0), np.array(0.5))
-    with pytest.raises(ValueError, match="one weight per prediction row"):
+    with pytest.raises(ValueError, match=r"one weight per sample \(2\), received 5"):
         loss(np.array([0, 1]), np.array([[0.5, 0.5], [0.2, 0.8]]), sample_weight=np.ones(5))
     with pytest.raises(TypeError, match="y_true expects a numeric array"):
         loss(np.array(["a", "b"]), np.array([[0.5, 0.5], [0.2, 0.8]]))
