@@ -36,7 +36,7 @@ void activation_forward(Activation a, const float* z, float* y, Index rows, Inde
       if (y != z) std::copy(z, z + n, y);
       return;
     case Activation::Relu:
-      for (Index i = 0; i < n; ++i) y[i] = z[i] > 0.0f ? z[i] : 0.0f;
+      for (Index i = 0; i < n; ++i) y[i] = z[i] < 0.0f ? 0.0f : z[i];  // NaN stays NaN
       return;
     case Activation::Gelu:  // Keras default: exact, 0.5 z (1 + erf(z / sqrt 2))
       for (Index i = 0; i < n; ++i) y[i] = 0.5f * z[i] * (1.0f + std::erf(z[i] * kInvSqrt2));

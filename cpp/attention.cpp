@@ -134,8 +134,10 @@ void MultiHeadAttention::check_values(const LayerInputs& in) const {
   static const char* const what[3] = {"query", "value", "key"};
   for (std::size_t i = 0; i < 3 && i < in.x.size(); ++i) {
     const Mask* m = in.mask_of(i);
-    if (!m || !in.x[i] || in.x[i]->rank() < 2) continue;
-    const Index B = in.x[i]->dim(0), T = in.x[i]->dim(1);
+    // key absent: key = value, and a key_mask given anyway is checked against the value
+    const Tensor* x = i == 2 && !in.x[2] ? in.x[1] : in.x[i];
+    if (!m || !x || x->rank() < 2) continue;
+    const Index B = x->dim(0), T = x->dim(1);
     if (m->B != B || m->T != T || static_cast<Index>(m->data.size()) != B * T)
       fail(name, std::string("the mask of ") + what[i] + " must have shape " + shape_str({B, T}) +
                      ", received " + shape_str({m->B, m->T}));
@@ -179,7 +181,8 @@ void MultiHeadAttention::forward(const LayerInputs& in, LayerOutput& out, const 
   // masks folded into one (B, S) 0/1 vector; attention_mask (B, T, S) as bytes.
   const Mask* qmask = in.mask_of(0);
   const Mask* vmask = in.mask_of(1);
-  const Mask* kmask = has_key ? in.mask_of(2) : vmask;
+  // key absent: key = value, so a key_mask (eager calls may give one) ANDs with the value's
+  const Mask* kmask = in.mask_of(2) ? in.mask_of(2) : has_key ? nullptr : vmask;
   if (qmask) qmask_.assign(qmask->data.begin(), qmask->data.end()); else qmask_.clear();
   if (vmask || kmask) {
     kv_mask_.assign(B * S, 1.0f);

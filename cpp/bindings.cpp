@@ -83,10 +83,15 @@ std::vector<float> to_weights(const py::object& sw) {
   return std::move(t.data);
 }
 
-Mask to_mask(const py::handle& a) {
-  HeldArray h = array_ref(a, "a mask");
-  if (h.ref.shape.size() != 2) throw std::invalid_argument("a mask must have shape (B, T), received " + shape_str(h.ref.shape));
-  Tensor t = to_features(h.ref, "a mask");
+Mask to_mask(const py::handle& a, const std::string& who) {
+  HeldArray h = array_ref(a, who);
+  if (h.ref.kind != 'b' && h.ref.kind != 'i' && h.ref.kind != 'u' && h.ref.kind != 'f')
+    throw type_error(who + " must hold booleans or 0/1 numbers; received an array of dtype " +
+                     h.ref.dtype + ".");
+  if (h.ref.shape.size() != 2)
+    throw std::invalid_argument(who + " must have shape (B, T), received " +
+                                shape_str(h.ref.shape) + ".");
+  Tensor t = to_features(h.ref, who);
   Mask r;
   r.B = h.ref.shape[0];
   r.T = h.ref.shape[1];
@@ -139,29 +144,37 @@ py::list get_weights(Layer& l) {
 
 // Weights as NumPy hands them over: numeric, finite, in the layer's shapes, all checked
 // before the first one is copied in (a refused list changes nothing).
-void set_weights(Layer& l, const py::list& weights) {
+std::vector<Tensor> checked_weights(const Layer& layer, const py::handle& weights) {
+  Layer& l = const_cast<Layer&>(layer);
   auto& ps = l.params();
   const std::string who = "Layer '" + l.name + "'";
-  if (weights.size() != ps.size())
+  if (!py::isinstance<py::list>(weights) && !py::isinstance<py::tuple>(weights))
+    throw type_error(who + ": set_weights expects a list of arrays, received " +
+                     std::string(py::str(py::type::of(weights).attr("__name__"))) + ".");
+  py::sequence seq = py::reinterpret_borrow<py::sequence>(weights);
+  if (seq.size() != ps.size())
     throw std::invalid_argument(who + " expects " + std::to_string(ps.size()) +
-                                " weight arrays, received " + std::to_string(weights.size()));
+                                " weight arrays, received " + std::to_string(seq.size()));
   std::vector<Tensor> values;
   for (std::size_t i = 0; i < ps.size(); ++i) {
     const std::string what = who + ": weight " + std::to_string(i) + " ('" + ps[i].name + "')";
-    HeldArray h = array_ref(weights[i], what);
-    if (h.ref.kind == 'b' || h.ref.kind == 'i' || h.ref.kind == 'u' || h.ref.kind == 'f') {
-      if (h.ref.shape != ps[i].shape)
-        throw std::invalid_argument(what + " must have shape " + shape_str(ps[i].shape) +
-                                    ", received " + shape_str(h.ref.shape));
-    }
+    HeldArray h = array_ref(seq[i], what);
     values.push_back(to_features(h.ref, what));
     const Tensor& t = values.back();
+    if (t.shape != ps[i].shape)
+      throw std::invalid_argument(what + " must have shape " + shape_str(ps[i].shape) +
+                                  ", received " + shape_str(t.shape));
     for (Index j = 0; j < t.size(); ++j)
       if (!std::isfinite(t.data[j]))
-        throw std::invalid_argument(what + " holds " + std::to_string(t.data[j]) +
-                                    " at position " + position_str(t.shape, j) +
-                                    "; weights must be finite numbers.");
+        throw std::invalid_argument(what + " holds " + number_str(t.data[j]) + " at position " +
+                                    position_str(t.shape, j) + "; weights must be finite numbers.");
   }
+  return values;
+}
+
+void set_weights(Layer& l, const py::handle& weights) {
+  std::vector<Tensor> values = checked_weights(l, weights);
+  auto& ps = l.params();
   with_layer(l, [&] {
     for (std::size_t i = 0; i < ps.size(); ++i)
       std::copy(values[i].data.begin(), values[i].data.end(), ps[i].value.begin());
@@ -200,7 +213,8 @@ py::dict run_layer(Layer& layer, const py::list& inputs, const py::list& masks, 
   }
   std::vector<Mask> ms(xs.size());
   for (std::size_t i = 0; i < masks.size() && i < ms.size(); ++i)
-    if (!masks[i].is_none()) ms[i] = to_mask(masks[i]);
+    if (!masks[i].is_none())
+      ms[i] = to_mask(masks[i], who + ": the mask of input " + std::to_string(i));
   Tensor g;
   const bool with_grad = !dy.is_none();
   if (with_grad) g = to_float_tensor(dy, "dy");
@@ -391,6 +405,8 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("seed", &Layer::seed)
       .def("get_weights", &get_weights)
       .def("set_weights", &set_weights)
+      .def("check_weights", [](const Layer& l, const py::handle& w) { checked_weights(l, w); },
+           "Raises as set_weights would, changing nothing (models check every layer first).")
       .def("get_grads", &get_grads)
       .def("param_names", [](Layer& l) {
         std::vector<std::string> r;
@@ -450,7 +466,8 @@ PYBIND11_MODULE(_core, m) {
         "One layer alone on arrays (eager calls, tests): forward, then backward when dy is "
         "given. causal=None leaves the layer's use_causal_mask as it is.");
 
-  py::class_<Loss, std::shared_ptr<Loss>>(m, "Loss")
+  py::class_<Loss, std::shared_ptr<Loss>> loss_class(m, "Loss");
+  loss_class
       .def_property_readonly("name", &Loss::name)
       .def_readonly("from_logits", &Loss::from_logits)
       .def("__call__", [](const Loss& l, const py::object& y_true, const py::object& y_pred, py::object sw) {
@@ -459,9 +476,14 @@ PYBIND11_MODULE(_core, m) {
         if (yp.rank() < 1 || yp.size() == 0)
           throw std::invalid_argument(l.name() + ": y_pred must hold at least one prediction "
                                       "(shape (B, K) or (B,)), received shape " + shape_str(yp.shape));
-        l.check(yp, yt);
+        l.check(yp.shape, yt, "");
         Tensor g;
         std::vector<float> w = to_weights(sw);
+        for (std::size_t i = 0; i < w.size(); ++i)
+          if (!(w[i] >= 0.0f) || !std::isfinite(w[i]))  // as fit refuses them
+            throw std::invalid_argument(l.name() + ": sample_weight must hold finite "
+                                        "non-negative numbers; received " + number_str(w[i]) +
+                                        " at index " + std::to_string(i) + ".");
         if (!w.empty() && static_cast<Index>(w.size()) != yp.dim(0))
           throw std::invalid_argument(l.name() + ": sample_weight must hold one weight per "
                                       "sample (" + std::to_string(yp.dim(0)) + "), received " +
@@ -469,6 +491,21 @@ PYBIND11_MODULE(_core, m) {
         double v = l.forward_backward(yp, yt, w.empty() ? nullptr : w.data(), &g, l.from_logits);
         return py::make_tuple(v, to_array(g));
       }, py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight") = py::none());
+  loss_class.def("prepare_targets", [](const Loss& l, const py::object& y, Shape pred_shape,
+                                       const std::string& who) {
+        // The data adapter's targets: numeric, one per prediction, labels in range, checked
+        // whole (positions in the caller's array), returned as float32 for the steps.
+        const std::string what = "`y` for " + who;
+        HeldArray h = array_ref(y, what);
+        if (h.ref.shape.empty() || pred_shape.empty() || h.ref.shape[0] != pred_shape[0])
+          throw std::invalid_argument(
+              "`x` and `y` must have the same number of samples; received " +
+              std::to_string(pred_shape.empty() ? 0 : pred_shape[0]) + " inputs and y of shape " +
+              shape_str(h.ref.shape) + ".");
+        Tensor t = to_features(h.ref, what);
+        l.check(pred_shape, t, who);
+        return to_array(t);
+      }, py::arg("y"), py::arg("pred_shape"), py::arg("who"));
   py::class_<SparseCategoricalCrossentropy, Loss, std::shared_ptr<SparseCategoricalCrossentropy>>(m, "SparseCategoricalCrossentropy")
       .def(py::init<bool>(), py::arg("from_logits"));
   py::class_<BinaryCrossentropy, Loss, std::shared_ptr<BinaryCrossentropy>>(m, "BinaryCrossentropy")

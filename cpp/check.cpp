@@ -59,7 +59,8 @@ T element(const ArrayRef& a, Index i) {
 
 bool numeric(char kind) { return kind == 'b' || kind == 'i' || kind == 'u' || kind == 'f'; }
 
-// The shortest text that reads back as v ("1e+300", not "1.0000000000000001e+300").
+}  // namespace
+
 std::string number_str(double v) {
   std::string r;
   for (int digits = 6; digits <= 17; ++digits) {
@@ -71,6 +72,8 @@ std::string number_str(double v) {
   }
   return r;
 }
+
+namespace {
 
 std::string outside(Index limit) { return "outside [0, " + std::to_string(limit) + ")"; }
 
@@ -195,6 +198,12 @@ void Layer::check_inputs(const LayerInputs& in) const {
   for (std::size_t i = 0; i < in.x.size(); ++i) {
     const Tensor* x = in.x[i];
     if (!x) continue;
+    for (int d = 1; d < x->rank(); ++d)
+      if (x->dim(d) == 0)
+        throw std::invalid_argument("Layer '" + name + "' (" + kind() + ") received input " +
+                                    std::to_string(i) + " of shape " + shape_str(x->shape) +
+                                    " with an empty axis " + std::to_string(d) +
+                                    "; only the batch axis may be empty.");
     const Index limit = id_limit(i);
     if (limit > 0 && x->dtype != DType::Int32)
       throw type_error("Layer '" + name + "' (" + kind() + ") expects integer token ids as input " +

@@ -42,6 +42,9 @@ Tensor to_features(const ArrayRef& a, const std::string& who);
 // always -1). ValueError naming `who`, both shapes.
 void check_shape(const Shape& got, const Shape& expected, const std::string& who);
 
+// The shortest text that reads back as v: "1e+300", "0.5", "3" (messages).
+std::string number_str(double v);
+
 // "(0, 3)": the position of flat element i in an array of `shape`, for messages.
 std::string position_str(const Shape& shape, Index i);
 

@@ -45,7 +45,7 @@ void gemm_reference(Index m, Index n, Index k, MatView A, MatView B, float* C, I
              B.data[p * B.row_stride + j * B.col_stride];
       float& c = C[i * ldc + j];
       c = accumulate ? static_cast<float>(c + s) : static_cast<float>(s + (bias ? bias[j] : 0.0f));
-      if (relu && !(c > 0.0f)) c = 0.0f;
+      if (relu && c < 0.0f) c = 0.0f;  // NaN stays NaN
     }
 }
 

@@ -133,8 +133,8 @@ inline void micro_kernel(Index kc, const float* a, Index lda, const float* b, fl
       Vec r0 = overwrite ? acc0[i] + bias0 : load(ci) + acc0[i];
       Vec r1 = overwrite ? acc1[i] + bias1 : load(ci + kLanes) + acc1[i];
       if (relu) {
-        r0 = r0 > zero ? r0 : zero;
-        r1 = r1 > zero ? r1 : zero;
+        r0 = r0 < zero ? zero : r0;  // NaN stays NaN, as in Keras and PyTorch
+        r1 = r1 < zero ? zero : r1;
       }
       store(ci, r0);
       store(ci + kLanes, r1);
@@ -151,7 +151,7 @@ inline void micro_kernel(Index kc, const float* a, Index lda, const float* b, fl
     for (int j = 0; j < nr; ++j) {
       float& cij = c[i * ldc + j];
       cij = overwrite ? tile[i * NR + j] + (bias ? bias[j] : 0.0f) : cij + tile[i * NR + j];
-      if (relu && !(cij > 0.0f)) cij = 0.0f;
+      if (relu && cij < 0.0f) cij = 0.0f;
     }
 }
 
@@ -189,7 +189,7 @@ void gemm_impl(Index m, Index n, Index k, MatView A, MatView B, float* C, Index 
       float s = partial[i * n + j];
       for (Index q = 1; q < parts; ++q) s += partial[(q * m + i) * n + j];
       float v = accumulate ? c[j] + s : s + (bias ? bias[j] : 0.0f);
-      if (relu && !(v > 0.0f)) v = 0.0f;
+      if (relu && v < 0.0f) v = 0.0f;
       c[j] = v;
     }
   });
@@ -203,7 +203,7 @@ void gemm_serial(Index m, Index n, Index k, MatView A, MatView B, float* C, Inde
       for (Index j = 0; j < n; ++j) {
         float& c = C[i * ldc + j];
         if (!accumulate) c = bias ? bias[j] : 0.0f;
-        if (relu && !(c > 0.0f)) c = 0.0f;
+        if (relu && c < 0.0f) c = 0.0f;
       }
     return;
   }

@@ -12,6 +12,7 @@ namespace seqattn {
 
 namespace {
 using Clock = std::chrono::steady_clock;
+const std::string kNoName;  // loss checks in a step name no output (and allocate nothing)
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
@@ -251,7 +252,7 @@ double Graph::losses_and_seeds(const std::vector<Tensor>& y_true, const float* s
     throw std::invalid_argument("Graph: expected targets for " + std::to_string(outputs_.size()) +
                                 " output(s), received " + std::to_string(y_true.size()));
   for (std::size_t i = 0; i < outputs_.size(); ++i)
-    if (losses_[i]) losses_[i]->check(output(i), y_true[i]);
+    if (losses_[i]) losses_[i]->check(output(i).shape, y_true[i], kNoName);
   if (with_grad) {
     // Clear every parameter gradient the backward pass accumulates into; value gradients
     // are zeroed on first use (zeroed_grad).

@@ -1,5 +1,7 @@
 #include "losses.hpp"
 
+#include "check.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -7,19 +9,26 @@
 namespace seqattn {
 
 // ------------------------------------------------ SparseCategoricalCrossentropy
-void SparseCategoricalCrossentropy::check(const Tensor& pred, const Tensor& y_true) const {
-  const Index K = pred.dim(-1), N = pred.size() / K;
+void SparseCategoricalCrossentropy::check(const Shape& pred, const Tensor& y_true,
+                                          const std::string& who) const {
+  const Index K = pred.empty() ? 0 : pred.back(), N = K ? shape_size(pred) / K : 0;
+  if (pred.size() < 2)
+    throw std::invalid_argument("sparse_categorical_crossentropy: predictions must have shape "
+                                "(B, K), one probability or logit per class; received shape " +
+                                shape_str(pred) + ".");
   if (y_true.size() != N)
     throw std::invalid_argument("sparse_categorical_crossentropy: expected " + std::to_string(N) +
-                                " integer labels for predictions of shape " + shape_str(pred.shape) +
+                                " integer labels for predictions of shape " + shape_str(pred) +
                                 ", received labels of shape " + shape_str(y_true.shape));
   for (Index n = 0; n < N; ++n) {
     const float y = y_true.data[n];
     if (!(y >= 0.0f && y < static_cast<float>(K)) || y != std::floor(y))
-      throw std::invalid_argument("sparse_categorical_crossentropy: label " + std::to_string(y) +
-                                  " at index " + std::to_string(n) + " is not a class id in [0, " +
-                                  std::to_string(K) + ") for a model with " + std::to_string(K) +
-                                  " outputs.");
+      throw std::invalid_argument(
+          "Label " + number_str(y) + " at index " + std::to_string(n) +
+          " is not a class id in [0, " + std::to_string(K) + ")" +
+          (who.empty() ? " (sparse_categorical_crossentropy)" : " for " + who + ", which has " +
+                                                                   std::to_string(K) + " classes") +
+          ".");
   }
 }
 
@@ -51,8 +60,8 @@ double SparseCategoricalCrossentropy::forward_backward(const Tensor& pred, const
       double s = 0.0;
       for (Index k = 0; k < K; ++k) s += p[k];
       const double q = p[y] / s;
-      const bool clipped = q < kProbEpsilon || q > 1.0 - kProbEpsilon;
-      total += wn * -std::log(std::clamp(q, kProbEpsilon, 1.0 - kProbEpsilon));
+      const bool clipped = q < kProbEpsilon || q > kProbHigh;
+      total += wn * -std::log(std::clamp(q, kProbEpsilon, kProbHigh));
       if (d)  // dl/dp_k = 1/s - [k == y]/p_y, zero where clipped
         for (Index k = 0; k < K; ++k)
           d[k] = clipped ? 0.0f
@@ -63,16 +72,18 @@ double SparseCategoricalCrossentropy::forward_backward(const Tensor& pred, const
 }
 
 // ----------------------------------------------------------- BinaryCrossentropy
-void BinaryCrossentropy::check(const Tensor& pred, const Tensor& y_true) const {
-  if (y_true.size() != pred.size())
-    throw std::invalid_argument("binary_crossentropy: expected " + std::to_string(pred.size()) +
-                                " labels for predictions of shape " + shape_str(pred.shape) +
+void BinaryCrossentropy::check(const Shape& pred, const Tensor& y_true,
+                               const std::string& who) const {
+  if (y_true.size() != shape_size(pred))
+    throw std::invalid_argument("binary_crossentropy: expected " + std::to_string(shape_size(pred)) +
+                                " labels for predictions of shape " + shape_str(pred) +
                                 ", received labels of shape " + shape_str(y_true.shape));
   for (Index n = 0; n < y_true.size(); ++n) {
     const float y = y_true.data[n];
     if (!(y >= 0.0f && y <= 1.0f))
-      throw std::invalid_argument("binary_crossentropy: label " + std::to_string(y) + " at index " +
-                                  std::to_string(n) + " is outside [0, 1].");
+      throw std::invalid_argument("binary_crossentropy labels must lie in [0, 1]; received " +
+                                  number_str(y) + " at index " + std::to_string(n) +
+                                  (who.empty() ? "" : " for " + who) + ".");
   }
 }
 
@@ -93,7 +104,7 @@ double BinaryCrossentropy::forward_backward(const Tensor& pred, const Tensor& y_
       g = 1.0 / (1.0 + std::exp(-p)) - y;
     } else {
       // Keras: q = clip(p, eps, 1-eps); l = -(y log q + (1-y) log(1-q))
-      const double q = std::clamp(p, kProbEpsilon, 1.0 - kProbEpsilon);
+      const double q = std::clamp(p, kProbEpsilon, kProbHigh);
       l = -(y * std::log(q) + (1.0 - y) * std::log(1.0 - q));
       g = (q != p) ? 0.0 : (-y / q + (1.0 - y) / (1.0 - q));
     }

@@ -80,7 +80,8 @@ void GlobalMaxPooling1D::forward(const LayerInputs& in, LayerOutput& out, const 
       if (m && !m->data[b * T + t]) continue;
       const float* xr = x.ptr() + (b * T + t) * C;
       for (Index c = 0; c < C; ++c)
-        if (arg[c] < 0 || xr[c] > y[c]) {  // first occurrence wins ties
+        // first occurrence wins ties; a NaN wins and stays (it propagates, as in Keras)
+        if (arg[c] < 0 || xr[c] > y[c] || (xr[c] != xr[c] && y[c] == y[c])) {
           y[c] = xr[c];
           arg[c] = t;
         }

@@ -234,17 +234,27 @@ class Model:
 
     @_trains("set_weights")
     def set_weights(self, weights):
+        """Sets every weight (get_weights order). All arrays are checked (count, shapes,
+        numeric and finite) before any is copied in, so a refused list changes nothing."""
+        if not isinstance(weights, (list, tuple)):
+            raise TypeError(f"Model '{self.name}': set_weights expects a list of arrays (as "
+                            f"get_weights returns), received {type(weights).__name__}.")
         weights = list(weights)
         expected = sum(len(layer.get_weights()) for layer in self.layers)
         if len(weights) != expected:
             raise ValueError(f"Model '{self.name}' expects {expected} weight arrays, received "
                              f"{len(weights)}.")
-        i = 0
+        parts, i = [], 0
         for layer in self.layers:
-            n = len(layer.get_weights())
-            if n:
-                layer.set_weights(weights[i:i + n])
-            i += n
+            for sub in layer._weight_layers():
+                n = len(sub.get_weights())
+                if n:
+                    parts.append((sub, weights[i:i + n]))
+                i += n
+        for sub, part in parts:
+            sub._core.check_weights(part)
+        for sub, part in parts:
+            sub.set_weights(part)
 
     @_reads("_compute_gradients")
     def _compute_gradients(self, x, y, training=False):
@@ -402,6 +412,10 @@ class Model:
                 raise ValueError(f"`{what}` is empty: received an array of shape {arr.shape}.")
             out.append(graph.prepare_input(i, arr, [-1 if d is None else d for d in inp.shape],
                                            f"Input {i} of model '{self.name}'"))
+        sizes = [len(a) for a in out]
+        if len(set(sizes)) > 1:
+            raise ValueError(f"Model '{self.name}': every input array must hold the same number "
+                             f"of samples; received {sizes} for {what}.")
         return out
 
     def _prepare_ys(self, y, n):
@@ -409,8 +423,9 @@ class Model:
         if y is None:
             raise ValueError(f"Model '{self.name}': fit/evaluate need targets `y`.")
         trained = [name for name, l in zip(self.output_names, self._losses) if l is not None]
-        if len(trained) == 1 and not isinstance(y, (list, tuple, dict)):
-            y = {trained[0]: y}
+        if len(trained) == 1 and (not isinstance(y, (list, tuple, dict)) or (
+                len(self.outputs) == 1 and not isinstance(y, dict))):
+            y = {trained[0]: y}  # one output: a Python list of labels is its targets (Keras)
         if isinstance(y, dict):
             missing = [name for name in trained if name not in y]
             if missing:
@@ -428,30 +443,18 @@ class Model:
                 for t, out, loss in zip(ys, self.outputs, self._losses)]
 
     def _prepare_target(self, y, n, output, loss):
-        y = np.asarray(y)
-        if y.dtype.kind not in "biuf":
-            raise TypeError(f"`y` must be numeric; received an array of dtype {y.dtype}.")
-        if y.ndim == 0 or y.shape[0] != n:
-            raise ValueError(f"`x` and `y` must have the same number of samples; received "
-                             f"{n} inputs and y of shape {y.shape}.")
-        given = y.reshape(-1)
-        y = np.ascontiguousarray(y, np.float32)
-        k = output.shape[-1]
-        flat = y.reshape(-1)
-        if loss.name == "sparse_categorical_crossentropy":
-            bad = ~np.isfinite(flat) | (flat < 0) | (flat >= k) | (flat != np.round(flat))
-            if bad.any():
-                j = int(np.argmax(bad))
-                raise ValueError(f"Label {given[j].item()!r} at index {j} is not a class id in "
-                                 f"[0, {k}) for model '{self.name}', whose output "
-                                 f"'{output.name}' has {k} classes.")
-        else:
-            bad = ~np.isfinite(flat) | (flat < 0) | (flat > 1)
-            if bad.any():
-                j = int(np.argmax(bad))
-                raise ValueError(f"binary_crossentropy labels must lie in [0, 1]; received "
-                                 f"{given[j].item()!r} at index {j}.")
-        return y
+        """One output's targets, checked whole by the C++ loss (numeric, one per prediction,
+        labels in range) so errors give positions in the caller's array."""
+        if isinstance(y, (list, tuple)):
+            try:
+                y = np.asarray(y)  # Keras takes Python lists of labels
+            except ValueError as e:
+                raise ValueError(f"`y` for output '{output.name}' of model '{self.name}' must be "
+                                 f"a rectangular array; received ragged nested lists ({e})."
+                                 ) from None
+        pred_shape = [n] + [1 if d is None else d for d in output.shape[1:]]
+        return loss._core().prepare_targets(y, pred_shape,
+                                            f"output '{output.name}' of model '{self.name}'")
 
     @staticmethod
     def _batch_size(batch_size):
@@ -973,7 +976,11 @@ class Sequential(Model):
                 Model.compile.__wrapped__(self, *self._deferred_compile)  # inside the caller's use
             return
         self._pending = pending
-        arr = np.asarray(x[0] if isinstance(x, (list, tuple)) else x)
+        try:  # one input: a list is the data itself (nested lists of ids), as Keras reads it
+            arr = np.asarray(x)
+        except ValueError as e:
+            raise ValueError(f"Model '{self.name}' expects a rectangular array of samples; "
+                             f"received ragged nested lists ({e}).") from None
         if arr.ndim < 2:
             raise ValueError(f"Model '{self.name}' expects a batch of samples (rank >= 2), "
                              f"received an array of shape {arr.shape}.")

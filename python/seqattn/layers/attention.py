@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-
-import numpy as np
-
 from .. import _validation as V
 from .. import initializers
 from .base import Layer, Node, SymbolicTensor, is_symbolic
@@ -129,7 +126,8 @@ class MultiHeadAttention(Layer):
         return {"causal": bool(call_args.get("use_causal_mask", False))}
 
     def _eager_masks(self, call_args, n):
-        masks = [None if m is None else np.asarray(m).astype(bool) for m in call_args["masks"]]
+        # As given: the C++ boundary checks their dtype (bool or 0/1 numbers) and shapes.
+        masks = list(call_args["masks"])
         return masks + [None] * (n - len(masks))
 
     def _eager_result(self, result, call_args):

@@ -94,10 +94,14 @@ class Layer:
         try:
             self._core = self._make_core(input_shapes)
         except ValueError as e:
-            if "more than this machine's memory" not in str(e):
+            if "more than this machine's memory" in str(e):
+                raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) cannot be built "
+                                 f"with {self._size_arguments(str(e))}: {e}.") from None
+            if f"'{self.name}'" in str(e):
                 raise
-            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) cannot be built with "
-                             f"{self._size_arguments(str(e))}: {e}.") from None
+            # A C++ constructor's message names no layer (it has no name yet).
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) cannot be built for "
+                             f"input shapes {input_shapes}: {e}") from None
         self._core.name = self.name
         weights = self._initial_weights()
         if weights:

@@ -128,11 +128,15 @@ class TransformerEncoder(Layer):
         if len(weights) != expected:
             raise ValueError(f"Layer '{self.name}' expects {expected} weight arrays, received "
                              f"{len(weights)}")
-        start = 0
+        parts, start = [], 0
         for layer in self._weight_layers():
             n = len(layer.get_weights())
-            layer.set_weights(weights[start:start + n])
+            parts.append((layer, weights[start:start + n]))
             start += n
+        for layer, part in parts:  # every array checked before any is copied in
+            layer._core.check_weights(part)
+        for layer, part in parts:
+            layer.set_weights(part)
 
     def get_config(self):
         return {**super().get_config(), "intermediate_dim": self.intermediate_dim,
