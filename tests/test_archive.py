@@ -9,7 +9,9 @@ import io
 import json
 import os
 import pickle
+import re
 import signal
+import time
 import struct
 import subprocess
 import sys
@@ -22,6 +24,7 @@ import numpy.lib.format
 import pytest
 
 import seqattn
+from seqattn import archive
 from seqattn.archive import (FORMAT_NAME, FORMAT_VERSION, FileFormatError, is_archive,
                              read_archive, write_archive)
 
@@ -268,12 +271,90 @@ def test_sigkill_mid_write_keeps_old_file(tmp_path):
     assert child.returncode == -signal.SIGKILL
     assert path.read_bytes() == old
     assert read_archive(path).config == {"old": True}
-    # The killed writer leaves its hidden, half-written temp file, never a damaged target.
+    # The killed writer leaves its hidden, half-written temp file, never a damaged target;
+    # the name says which process on which host wrote it.
     leftovers = [name for name in os.listdir(tmp_path) if name != "m.seqattn"]
-    assert len(leftovers) == 1 and leftovers[0].startswith(".m.seqattn.")
-    assert leftovers[0].endswith(".tmp")
+    assert len(leftovers) == 1, leftovers
+    assert re.fullmatch(rf"\.m\.seqattn\.{archive._host_tag()}-{child.pid}\.[0-9a-f]{{8}}\.tmp",
+                        leftovers[0]), leftovers[0]
     assert (tmp_path / leftovers[0]).stat().st_size > 4_000_000
     assert not is_archive(tmp_path / leftovers[0])
+    # The next save of the target removes it: its writer is gone.
+    save(path, config={"new": True})
+    assert os.listdir(tmp_path) == ["m.seqattn"]
+    assert read_archive(path).config == {"new": True}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="pids are checked with os.kill(pid, 0)")
+def test_stale_temp_files_are_removed_only_when_their_writer_is_gone(tmp_path):
+    """Only our own temp names for this target, whose writer is provably gone (a dead pid on
+    this host, or, when that cannot be asked, a day without change) are removed; a live
+    writer's file, this process's, other targets' and any other name stay."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()  # reaped: its pid names no process (a zombie would still count as alive)
+    host = archive._host_tag()
+    other_host = "00000000" if host != "00000000" else "11111111"
+    dead, live = finished.pid, sleeper.pid
+    old = time.time() - 2 * 86400
+    try:
+        kept = [f".m.seqattn.{host}-{live}.0123abcd.tmp",        # a save in progress
+                f".m.seqattn.{host}-{os.getpid()}.0123abcd.tmp",  # this process (a thread)
+                f".m.seqattn.{other_host}-{dead}.0123abcd.tmp",  # another host's, fresh
+                ".m.seqattn.0123abcd.tmp",                       # an older seqattn's, fresh
+                f".other.seqattn.{host}-{dead}.0123abcd.tmp",    # another target's
+                f".m.seqattn.{host}-{dead}.0123abcd.tmp.bak",    # not our pattern:
+                f"m.seqattn.{host}-{dead}.0123abcd.tmp",
+                f".m.seqattn.{host}-{dead}.0123ABCD.tmp",
+                f".m.seqattn.{host}-{dead}.0123abc.tmp",
+                ".m.seqattn.tmp", "notes.txt"]
+        removed = [f".m.seqattn.{host}-{dead}.89abcdef.tmp",     # its writer died
+                   ".m.seqattn.89abcdef.tmp",                    # an older seqattn's, old
+                   f".m.seqattn.{other_host}-{dead}.fedcba98.tmp"]  # another host's, old
+        for name in kept + removed:
+            (tmp_path / name).write_bytes(b"partial")
+        for name in (".m.seqattn.89abcdef.tmp", f".m.seqattn.{other_host}-{dead}.fedcba98.tmp",
+                     "notes.txt"):
+            os.utime(tmp_path / name, (old, old))
+        # Not regular files, though named like a dead writer's: never touched.
+        os.mkdir(tmp_path / f".m.seqattn.{host}-{dead}.00000000.tmp")
+        outside = tmp_path / "outside"
+        outside.write_bytes(b"precious")
+        os.symlink(outside, tmp_path / f".m.seqattn.{host}-{dead}.11111111.tmp")
+        kept += [f".m.seqattn.{host}-{dead}.00000000.tmp", f".m.seqattn.{host}-{dead}.11111111.tmp",
+                 "outside"]
+
+        save(tmp_path / "m.seqattn")
+        assert sorted(os.listdir(tmp_path)) == sorted(kept + ["m.seqattn"])
+        assert outside.read_bytes() == b"precious"
+        sleeper.kill()
+        sleeper.wait()
+        save(tmp_path / "m.seqattn")  # now that writer is gone too
+        assert f".m.seqattn.{host}-{live}.0123abcd.tmp" not in os.listdir(tmp_path)
+        assert len(os.listdir(tmp_path)) == len(kept)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_cleaning_up_never_fails_a_save(tmp_path, monkeypatch):
+    """A temp file that vanishes or cannot be removed (a concurrent save got there first, a
+    permission) is skipped: the save itself goes on."""
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    stale = tmp_path / f".m.seqattn.{archive._host_tag()}-{finished.pid}.0123abcd.tmp"
+    stale.write_bytes(b"partial")
+    unlink = os.unlink
+
+    def refusing_unlink(path, *args, **kwargs):
+        if os.fspath(path) == str(stale):
+            raise PermissionError(13, "Permission denied", str(path))
+        return unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", refusing_unlink)
+    save(tmp_path / "m.seqattn", config={"v": 1})
+    assert read_archive(tmp_path / "m.seqattn").config == {"v": 1}
+    assert stale.exists()
 
 
 def test_file_and_directory_are_fsynced(tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import zipfile
 
 import numpy as np
 import pytest
@@ -188,6 +189,52 @@ def test_corrupted_and_foreign_files_name_the_file(tmp_path):
         seqattn.load_model(tmp_path / "missing.seqattn")
 
 
+def _with_state(src, dst, edit):
+    """A copy of the model file `src` with its state.json edited (zipfile writes valid
+    CRC-32s: only the loader's own checks can refuse it)."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "state.json":
+                state = json.loads(data)
+                edit(state)
+                data = json.dumps(state).encode()
+            zout.writestr(info.filename, data)
+
+
+@pytest.mark.parametrize("edit, says", [
+    (lambda s: s.update(iterations=-3),
+     "state.json: `iterations` must be an integer in [0, 2**63), received -3"),
+    (lambda s: s.update(iterations=2**70), "`iterations` must be an integer in [0, 2**63)"),
+    (lambda s: s.update(graph_step=2**64), "`graph_step` must be an integer in [0, 2**64)"),
+    (lambda s: s.update(epoch=[1]), "`epoch` must be an integer in [0, 2**63), received [1]"),
+    (lambda s: s.update(epoch=float("inf")), "`epoch` must be an integer in [0, 2**63), "
+                                             "received inf"),
+    (lambda s: s["seeds"].update(drop=-1), "`seeds.drop` must be an integer in [0, 2**64)"),
+    (lambda s: s["seeds"].update(mha=2**70), "`seeds.mha` must be an integer in [0, 2**64)"),
+    (lambda s: s.update(optimizer_slots=10**9), "`optimizer_slots` is 1000000000, but the file "
+                                                "holds 60 optimizer arrays"),
+    (lambda s: s["shuffle_rng"].update(uinteger=-1), "`shuffle_rng.uinteger` must be an "
+                                                     "integer in [0, 2**32)"),
+    (lambda s: s["weights"][0].update(shapes=[[40, 8], [10, 9]]),
+     "`weights` lists shape [10, 9] for array weights/0001"),
+], ids=["iterations-negative", "iterations-huge", "graph-step", "epoch-list", "epoch-inf",
+        "seed-negative", "seed-huge", "optimizer-slots", "rng", "manifest"])
+def test_crafted_state_names_the_file_and_field(tmp_path, edit, says):
+    """Values the C++ counters cannot hold (or that would corrupt training, such as a negative
+    iteration count, which made Adam's first step NaN) are refused before anything is built."""
+    seqattn.utils.set_random_seed(6)
+    model = _functional()
+    x, y = _data(16)
+    model.fit(x, [y, np.zeros(len(y))], epochs=1, verbose=0)
+    model.save(tmp_path / "m.seqattn")
+    _with_state(tmp_path / "m.seqattn", tmp_path / "bad.seqattn", edit)
+    with pytest.raises(seqattn.FileFormatError) as info:
+        seqattn.load_model(tmp_path / "bad.seqattn")
+    assert str(info.value).startswith(f"{tmp_path / 'bad.seqattn'}: ")
+    assert says in str(info.value)
+
+
 def test_load_model_leaves_the_global_random_stream_alone(tmp_path):
     _functional().save(tmp_path / "m.seqattn")
     seqattn.utils.set_random_seed(5)
@@ -314,6 +361,13 @@ def test_vectorizer_in_a_model_errors(tmp_path):
         _text_model(vectorizer).save(tmp_path / "m.seqattn")
     assert not (tmp_path / "m.seqattn").exists()
     no_length = seqattn.text.TextVectorization(max_tokens=20)
+    # A model file must be able to read texts: a vectorizer without a vocabulary is refused
+    # when saving (and a file whose vectorizer has none when loading).
+    unadapted = seqattn.text.TextVectorization(max_tokens=20, output_sequence_length=5)
+    with pytest.raises(ValueError, match=r"cannot be saved: its TextVectorization '.*' has no "
+                                         r"vocabulary yet"):
+        _text_model(unadapted).save(tmp_path / "m.seqattn")
+    assert not (tmp_path / "m.seqattn").exists()
     with pytest.raises(ValueError, match="needs output_sequence_length in a model"):
         no_length(seqattn.Input(shape=(), dtype="string"))
     with pytest.raises(ValueError, match="reads raw texts"):

@@ -13,28 +13,34 @@ Why this layout: ZIP and .npy are inspectable with standard tools (`unzip -l`, `
 ZIP CRC-32 of every member catches corruption, and the .npy header restates dtype and shape so
 they can be checked against metadata.json before anything is allocated.
 
-Loading is data only. Arrays are read with `numpy.lib.format.read_array(allow_pickle=False)`
-after their header has been checked against the declared dtype and shape; JSON is parsed with
-`json.loads`. Nothing in a file is ever unpickled, imported, evaluated or executed, and no file
+Loading is data only. An array's .npy header is parsed (numpy.lib.format, no pickle) and
+checked against the declared dtype and shape, then its bytes are read as that plain dtype;
+JSON is parsed with `json.loads`. Nothing in a file is ever unpickled, imported, evaluated or executed, and no file
 can switch that off (the lessons of torch.load and Keras's CVE-2025-1550, CVE-2025-9906).
 Every problem with a file's content raises `FileFormatError` naming the path.
 
 Writing is atomic: the archive goes to a temporary file in the target's directory, is flushed
 and fsynced, then `os.replace`d onto the target. A crash, Ctrl-C or full disk leaves either the
-old file or the new one, never a mix.
+old file or the new one, never a mix. Only SIGKILL or a power cut can leave the temporary file
+behind; its name records the writer (".<name>.<host>-<pid>.<random>.tmp"), so the next save of
+the same target removes it once that writer is gone (see `_remove_stale_temps`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import math
 import os
 import re
+import reprlib
 import secrets
+import socket
 import stat
 import struct
+import time
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -65,6 +71,11 @@ _MAX_NPY_HEADER = 4096          # our headers are < 1 KB (magic, length, dict, p
 _MAX_NDIM = 32
 _MAX_NAME = 200
 _NAME = re.compile(r"[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*")
+
+# A temporary file whose writer cannot be checked (written by an older seqattn, which put no
+# pid in the name, or on another host sharing the directory) counts as abandoned only after
+# this long without a change: no save takes a day.
+_FOREIGN_TEMP_AGE = 24 * 3600
 
 # What zipfile, zlib, numpy's header parser and struct raise on damaged input.
 _DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, struct.error, EOFError,
@@ -106,11 +117,12 @@ def write_archive(path, *, kind: str, config: dict, arrays: dict, state: dict | 
             uint32, uint64, bool.
 
     Everything is validated before the disk is touched. Then the archive is written to a
-    temporary ".<name>.<random>.tmp" file in the same directory (same filesystem, so the
-    rename is atomic), flushed, fsynced, renamed onto `path` with `os.replace`, and the
-    directory is fsynced so the rename survives a power cut. On any exception, Ctrl-C
-    included, the temporary file is removed and the old file at `path` is untouched. Only
-    SIGKILL or a power cut mid-write can leave a temporary file behind (never the target).
+    temporary ".<name>.<host>-<pid>.<random>.tmp" file in the same directory (same
+    filesystem, so the rename is atomic), flushed, fsynced, renamed onto `path` with
+    `os.replace`, and the directory is fsynced so the rename survives a power cut. On any
+    exception, Ctrl-C included, the temporary file is removed and the old file at `path` is
+    untouched. Only SIGKILL or a power cut mid-write can leave a temporary file behind (never
+    the target); the next save of `path` removes such leftovers once their writer is gone.
     """
     _check_kind("kind", kind)
     config_json = _dump_json("config", config)
@@ -218,6 +230,7 @@ def _replace_atomically(path, write_members) -> None:
     if not os.path.isdir(directory):
         raise FileNotFoundError(errno.ENOENT, "No such directory to save into",
                                 os.path.dirname(shown) or directory)
+    _remove_stale_temps(target)
     fd, temp = _create_temp(target)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -244,23 +257,84 @@ def _replace_atomically(path, write_members) -> None:
     _fsync_directory(directory)
 
 
+def _host_tag() -> str:
+    """8 hex digits naming this machine (hostname hash): a pid means something only on the host
+    that wrote it, and a shared (network) directory may hold temp files of other hosts."""
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
 def _create_temp(target):
-    """Creates ".<name>.<random>.tmp" beside `target`, returns (fd, path).
+    """Creates ".<name>.<host>-<pid>.<random>.tmp" beside `target`, returns (fd, path).
 
     Like tempfile.mkstemp (O_EXCL, so never an existing file or a planted symlink), but with
     mode 0o666 so the kernel applies the umask exactly as open() does; mkstemp's 0o600 would
-    need the umask, which Python can only read by changing it (unsafe with threads).
+    need the umask, which Python can only read by changing it (unsafe with threads). The host
+    and pid say who is writing, so a later save can tell an abandoned file from a live one.
     """
     directory, name = os.path.split(target)
     flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
              | getattr(os, "O_CLOEXEC", 0))
+    writer = f"{_host_tag()}-{os.getpid()}"
     for _ in range(100):
-        temp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        temp = os.path.join(directory, f".{name}.{writer}.{secrets.token_hex(4)}.tmp")
         try:
             return os.open(temp, flags, 0o666), temp
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, "No usable temporary file name", temp)
+
+
+def _remove_stale_temps(target) -> None:
+    """Deletes the temporary files that killed saves of `target` left beside it.
+
+    Only names of exactly our two forms for this target are candidates, nothing else in the
+    directory is touched:
+        ".<name>.<host>-<pid>.<8 hex>.tmp"  (this version) is removed when <host> is this
+            machine and no process <pid> exists (os.kill(pid, 0) raises ProcessLookupError);
+            a live writer, even one of another user (PermissionError), keeps its file. Files
+            of other hosts (a shared directory) are judged by age only, as below.
+        ".<name>.<8 hex>.tmp"  (older versions, no pid) is removed when unchanged for
+            `_FOREIGN_TEMP_AGE` seconds.
+    A pid reused by an unrelated process only delays the removal to a later save. Failures
+    (a read-only or vanished directory, a file removed by a concurrent save) are ignored:
+    cleaning up must never make a save fail.
+    """
+    directory, name = os.path.split(target)
+    pattern = re.compile(re.escape(f".{name}.")
+                         + r"(?:(?P<host>[0-9a-f]{8})-(?P<pid>[1-9][0-9]{0,9})\.)?"
+                         + r"[0-9a-f]{8}\.tmp")
+    ours, now = _host_tag(), time.time()
+    try:
+        with os.scandir(directory) as it:
+            entries = list(it)
+    except OSError:
+        return
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if match is None:
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if match["pid"] is not None and match["host"] == ours and os.name == "posix":
+                # os.kill(pid, 0) only asks; on Windows it would terminate the process.
+                if _process_exists(int(match["pid"])):
+                    continue
+            elif now - entry.stat(follow_symlinks=False).st_mtime < _FOREIGN_TEMP_AGE:
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue
+
+
+def _process_exists(pid) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OverflowError, OSError):  # PermissionError: another user's process
+        return True  # alive, or a pid we cannot ask about: keep its file
+    return True
 
 
 def _fsync_directory(directory) -> None:
@@ -332,8 +406,10 @@ def _with_zip(path, read):
         except (*_DAMAGE, OSError) as e:
             if isinstance(e, OSError) and e.errno != errno.EINVAL:
                 raise
+            # zipfile may quote kilobytes of the damaged file in its message: cut it.
+            detail = str(e) if len(str(e)) <= 300 else str(e)[:300] + " [...]"
             raise FileFormatError(f"{shown}: is truncated or corrupted "
-                                  f"({type(e).__name__}: {e})") from e
+                                  f"({type(e).__name__}: {detail})") from e
 
 
 def _describe_foreign(head, f) -> str:
@@ -358,7 +434,7 @@ def _read_metadata(zf, shown, size) -> dict:
         raise FileFormatError(f"{shown}: not a seqattn file ({looks} without metadata.json)")
     metadata = _read_json(zf, "metadata.json", shown, size)
     if metadata.get("format") != FORMAT_NAME:
-        looks = (f"a Keras file, keras_version {metadata['keras_version']!r}"
+        looks = (f"a Keras file, keras_version {brief(metadata['keras_version'])}"
                  if "keras_version" in metadata else "metadata.json has no 'format': 'seqattn'")
         raise FileFormatError(f"{shown}: not a seqattn file ({looks})")
     return metadata
@@ -369,10 +445,11 @@ def _check_version(metadata, shown) -> None:
     version = metadata.get("format_version")
     if not _is_int(version) or version < 1:
         raise FileFormatError(f"{shown}: metadata.json has an invalid format_version "
-                              f"{version!r}")
+                              f"{brief(version)}")
+    written_by = metadata.get("seqattn_version", "?")
     if version > FORMAT_VERSION:
         raise FileFormatError(
-            f"{shown}: written by seqattn {metadata.get('seqattn_version', '?')} in file format "
+            f"{shown}: written by seqattn {brief(written_by, quote=False)} in file format "
             f"version {version}, but seqattn {_library_version()} reads versions up to "
             f"{FORMAT_VERSION}. Upgrade seqattn (pip install -U seqattn) to load it.")
 
@@ -382,7 +459,11 @@ def _read(zf, shown, size, expected_kind) -> Archive:
     _check_version(metadata, shown)
     kind = metadata.get("kind")
     if kind not in KINDS:
-        raise FileFormatError(f"{shown}: metadata.json has an invalid kind {kind!r}")
+        raise FileFormatError(f"{shown}: metadata.json has an invalid kind {brief(kind)}")
+    for field in ("seqattn_version", "created"):  # informative only, but typed
+        if not isinstance(metadata.get(field), str):
+            raise FileFormatError(f"{shown}: metadata.json: `{field}` must be a string, "
+                                  f"received {brief(metadata.get(field))}")
     if expected_kind is not None and kind != expected_kind:
         raise FileFormatError(f"{shown}: is a seqattn {kind} file, but a {expected_kind} file "
                               f"was expected")
@@ -419,14 +500,19 @@ def _declared_arrays(metadata, shown) -> dict:
     for name, entry in entries.items():
         if not _valid_name(name):
             raise FileFormatError(f"{shown}: metadata.json declares an invalid array name "
-                                  f"{name!r}")
-        dtype = entry.get("dtype") if isinstance(entry, dict) else None
-        shape = entry.get("shape") if isinstance(entry, dict) else None
-        if dtype not in _DTYPES:
-            raise FileFormatError(f"{shown}: array {name!r} has an unsupported dtype {dtype!r}")
+                                  f"{brief(name)}")
+        if not isinstance(entry, dict):
+            raise FileFormatError(f"{shown}: metadata.json: array {name!r} must be described "
+                                  f"by an object with 'dtype' and 'shape', received "
+                                  f"{brief(entry)}")
+        dtype, shape = entry.get("dtype"), entry.get("shape")
+        if not isinstance(dtype, str) or dtype not in _DTYPES:  # a list is not even hashable
+            raise FileFormatError(f"{shown}: array {name!r} has an unsupported dtype "
+                                  f"{brief(dtype)}")
         if (not isinstance(shape, list) or len(shape) > _MAX_NDIM
                 or not all(_is_int(n) and n >= 0 for n in shape)):
-            raise FileFormatError(f"{shown}: array {name!r} has an invalid shape {shape!r}")
+            raise FileFormatError(f"{shown}: array {name!r} has an invalid shape "
+                                  f"{brief(shape)}")
         declared[name] = (_DTYPES[dtype], tuple(shape))
     return declared
 
@@ -472,9 +558,9 @@ def _unique_keys(pairs) -> dict:
 
 
 def _read_array(zf, info, dtype, shape, shown) -> np.ndarray:
-    """One .npy member: sizes and header checked against the declaration before read_array
-    allocates anything; never unpickles (allow_pickle=False, and object dtypes never get
-    that far)."""
+    """One .npy member: sizes and header checked against the declaration before anything is
+    allocated; the data is read as raw bytes of the declared dtype (an object dtype never
+    gets that far), so nothing is ever unpickled."""
     member = info.filename
     nbytes = dtype.itemsize * math.prod(shape)
     if not nbytes < info.file_size <= nbytes + _MAX_NPY_HEADER:
@@ -497,13 +583,39 @@ def _read_array(zf, info, dtype, shape, shown) -> np.ndarray:
         if f.tell() + nbytes != info.file_size:
             raise FileFormatError(f"{shown}: {member} has {info.file_size - f.tell() - nbytes} "
                                   f"bytes more than its header implies")
-    with zf.open(info) as f:
-        # Reads exactly to the member's end, where zipfile checks the CRC-32.
-        return npy_format.read_array(f, allow_pickle=False)
+        # The data follows the header in the same stream: read it straight into the array's
+        # buffer (one allocation of the checked size, no second parse of the header), exactly
+        # to the member's end, where zipfile checks the CRC-32.
+        buffer = bytearray(nbytes)
+        view, done = memoryview(buffer), 0
+        while done < nbytes:
+            got = f.readinto(view[done:])
+            if not got:
+                raise FileFormatError(f"{shown}: {member} ends {nbytes - done} bytes early")
+            done += got
+        if f.read(1):
+            raise FileFormatError(f"{shown}: {member} is longer than its directory entry says")
+    return np.frombuffer(buffer, dtype=dtype).reshape(shape)
 
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxlist, _BRIEF.maxdict = 3, 4, 4
+_BRIEF.maxstring = _BRIEF.maxother = _BRIEF.maxlong = 60
+
+
+def brief(value, quote=True) -> str:
+    """A short repr of a value read from a file, for error messages: a crafted file may put a
+    megabyte string or a list nested a thousand deep where a number belongs (reprlib cuts
+    both). inf and nan read as `inf`/`nan`, huge integers are shortened in the middle."""
+    if isinstance(value, str) and not quote:
+        return value if len(value) <= 60 else value[:28] + "..." + value[-28:]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return _BRIEF.repr(value)
 
 
 __all__ = ["Archive", "FORMAT_NAME", "FORMAT_VERSION", "FileFormatError", "is_archive",

@@ -118,20 +118,24 @@ class Model:
 
     @staticmethod
     def _topological_nodes(outputs):
+        """Nodes in call order (post-order from the outputs). Iterative: a recursive walk hit
+        Python's recursion limit at about 1,000 chained layers."""
         order, seen = [], set()
-
-        def visit(t):
-            node = t.node
-            if node is None or id(node) in seen:
-                return
-            seen.add(id(node))
-            for x in node.inputs:
-                if x is not None:
-                    visit(x)
-            order.append(node)
-
         for output in outputs:
-            visit(output)
+            if output.node is None or id(output.node) in seen:
+                continue
+            seen.add(id(output.node))
+            stack = [(output.node, iter(output.node.inputs))]
+            while stack:
+                node, pending = stack[-1]
+                for x in pending:
+                    if x is not None and x.node is not None and id(x.node) not in seen:
+                        seen.add(id(x.node))
+                        stack.append((x.node, iter(x.node.inputs)))
+                        break
+                else:
+                    stack.pop()
+                    order.append(node)
         return order
 
     @property

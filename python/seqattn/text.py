@@ -261,16 +261,21 @@ def _check_mode(name, value, modes):
             f"Received: {name}={value!r}")
 
 
+_MAX_NGRAM = 64
+
+
 def _ngram_widths(ngrams):
     """Validate `ngrams`; return the tuple of n-gram sizes, or None for no n-grams."""
     if ngrams is None:
         return None
+    # Sizes up to 64 (an n-gram of 65 words joins whole sentences; a size of 10**9 would build
+    # a tuple of 10**9 widths before anything else happened).
     if isinstance(ngrams, numbers.Integral) and not isinstance(ngrams, (bool, np.bool_)):
-        if ngrams >= 1:
+        if 1 <= ngrams <= _MAX_NGRAM:
             return tuple(range(1, int(ngrams) + 1))
-    elif isinstance(ngrams, (tuple, list)) and ngrams and all(
-            isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_)) and n >= 1
-            for n in ngrams):
+    elif isinstance(ngrams, (tuple, list)) and 0 < len(ngrams) <= _MAX_NGRAM and all(
+            isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_))
+            and 1 <= n <= _MAX_NGRAM for n in ngrams):
         widths = tuple(int(n) for n in ngrams)
         if len(set(widths)) == len(widths):
             return widths
@@ -279,7 +284,7 @@ def _ngram_widths(ngrams):
             f"(a repeated size would repeat every n-gram). Received: ngrams={ngrams!r}")
     raise ValueError(
         "Received an invalid value for `ngrams`, expected None, a positive integer n "
-        "(sizes 1..n) or a non-empty tuple of positive integers (the sizes). "
+        "up to 64 (sizes 1..n) or a non-empty tuple of such integers (the sizes). "
         f"Received: ngrams={ngrams!r}")
 
 

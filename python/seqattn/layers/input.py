@@ -16,7 +16,8 @@ class InputLayer:
         if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
             shape = (shape,)
         if not isinstance(shape, (tuple, list)) or not all(
-                d is None or (isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0)
+                d is None or (isinstance(d, numbers.Integral) and not isinstance(d, bool)
+                              and 0 < d <= 2 ** 62)
                 for d in shape):
             raise ValueError("Received an invalid value for `shape`, expected a tuple of positive "
                              f"integers or None (without the batch axis). Received: shape={shape!r}")

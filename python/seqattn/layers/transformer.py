@@ -91,6 +91,16 @@ class TransformerEncoder(Layer):
             raise ValueError(f"Input 0 of layer '{self.name}' must be float32 of shape "
                              f"(B, T, C); received {inputs.dtype} of shape {inputs.shape}")
         self._build_sublayers(int(inputs.shape[-1]))
+        try:
+            return self._call_sublayers(inputs)
+        except ValueError as e:
+            if "more than this machine's memory" not in str(e):
+                raise
+            raise ValueError(f"Layer '{self.name}' (TransformerEncoder) cannot be built with "
+                             f"intermediate_dim={self.intermediate_dim} on width "
+                             f"{inputs.shape[-1]}: {e}") from None
+
+    def _call_sublayers(self, inputs):
         s = self._sublayers
         x = inputs
         # Attention branch.
@@ -123,6 +133,9 @@ class TransformerEncoder(Layer):
     def set_weights(self, weights):
         if not self.built:
             raise ValueError(f"Layer '{self.name}' has no weights yet: call it in a model first.")
+        if not isinstance(weights, (list, tuple)):
+            raise TypeError(f"Layer '{self.name}': set_weights expects a list of arrays, "
+                            f"received {type(weights).__name__}")
         weights = list(weights)
         expected = sum(len(layer.get_weights()) for layer in self._weight_layers())
         if len(weights) != expected:
