@@ -134,7 +134,7 @@ Tensor to_features(const ArrayRef& a, const std::string& who) {
   const Index n = t.size();
   float* out = t.ptr();
   if (a.kind == 'f' && a.itemsize == 4) {
-    std::memcpy(out, a.data, static_cast<std::size_t>(n) * sizeof(float));
+    if (n > 0) std::memcpy(out, a.data, static_cast<std::size_t>(n) * sizeof(float));
   } else if (a.kind == 'f') {
     constexpr double kMax = std::numeric_limits<float>::max();
     for (Index i = 0; i < n; ++i) {

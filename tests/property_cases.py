@@ -2518,6 +2518,8 @@ def _describe_failure(e):
 
 
 def _limit_resources():
+    if "libasan" in os.environ.get("LD_PRELOAD", ""):
+        return  # ASan reserves terabytes of address space: a limit would kill every child
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = MEMORY_LIMIT if hard == resource.RLIM_INFINITY else min(MEMORY_LIMIT, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))

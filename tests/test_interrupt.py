@@ -1,6 +1,13 @@
-"""Ctrl-C during a long fit stops within about a second and leaves the model usable."""
+"""Ctrl-C during a long fit stops within about a second and leaves the model usable.
+
+The test must not depend on how the suite was launched: a shell starts a background job
+(`cmd &`, `nohup cmd &`) with SIGINT ignored, Python then installs no KeyboardInterrupt handler,
+and `_thread.interrupt_main()` (like a real Ctrl-C) does nothing. So the test installs Python's
+default handler itself for its duration and puts back whatever was there.
+"""
 
 import _thread
+import signal
 import threading
 import time
 
@@ -11,7 +18,17 @@ import seqattn
 from seqattn import layers
 
 
-def test_keyboard_interrupt_stops_fit_quickly_and_model_stays_usable():
+@pytest.fixture
+def python_sigint_handler():
+    """SIGINT -> KeyboardInterrupt in the main thread, even if the suite runs with it ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_keyboard_interrupt_stops_fit_quickly_and_model_stays_usable(python_sigint_handler):
     T = 64
     model = seqattn.Sequential([
         seqattn.Input(shape=(T,), dtype="int32"),

@@ -17,6 +17,7 @@ thread itself may call anything (callbacks call `predict` and `save` from inside
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import Counter
 from contextlib import contextmanager
 
@@ -25,12 +26,16 @@ class ModelUsage:
     """The threads using one model now: readers (inference) and at most one trainer."""
 
     def __init__(self, model):
-        self._model = model
+        self._model = weakref.ref(model)  # no cycle: a dropped model is freed by refcount
         self._lock = threading.Lock()
         self._trainer = None  # (thread id, what) of the call that trains, or None
         self._trainer_depth = 0
         self._readers: Counter = Counter()  # thread id -> nested inference calls
         self._reader_what: dict = {}
+
+    def _name(self):
+        model = self._model()
+        return "?" if model is None else model.name
 
     def _busy(self, me):
         """What another thread is doing with the model, or None."""
@@ -47,7 +52,7 @@ class ModelUsage:
         with self._lock:
             if self._trainer is not None and self._trainer[0] != me:
                 raise RuntimeError(
-                    f"{what}() cannot run on model '{self._model.name}' while "
+                    f"{what}() cannot run on model '{self._name()}' while "
                     f"{self._trainer[1]}() trains it in another thread; wait for it to return "
                     "(a model is trained by one thread at a time, and read only between "
                     "trainings).")
@@ -69,7 +74,7 @@ class ModelUsage:
             busy = self._busy(me)
             if busy is not None:
                 raise RuntimeError(
-                    f"{what}() cannot start on model '{self._model.name}': {busy} in another "
+                    f"{what}() cannot start on model '{self._name()}': {busy} in another "
                     "thread. Training changes the weights, so it runs alone: call it once the "
                     "other call has returned.")
             self._trainer = (me, self._trainer[1] if self._trainer else what)
