@@ -713,8 +713,6 @@ def test_fit_reduce_lr_on_plateau_sets_the_core_rate():
 
 
 def test_fit_learning_rate_scheduler_equals_manual_rates():
-    if not hasattr(seqattn.Model, "train_on_batch"):
-        pytest.fail("Model.train_on_batch is missing (the lead adds it to models.py)")
     x, y = _data()
 
     def rate(epoch, lr):

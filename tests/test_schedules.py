@@ -282,8 +282,6 @@ def _data(n=40):
                                       CosineDecay(0.01, 6, warmup_target=0.05,
                                                   warmup_steps=3)])
 def test_fit_with_schedule_equals_manual_rates(schedule):
-    if not hasattr(seqattn.Model, "train_on_batch"):
-        pytest.fail("Model.train_on_batch is missing (the lead adds it to models.py)")
     x, y = _data()
     a = _model(schedule)
     a.fit(x, y, batch_size=10, epochs=2, shuffle=False, verbose=0)  # 8 steps

@@ -16,6 +16,7 @@ thread itself may call anything (callbacks call `predict` and `save` from inside
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections import Counter
@@ -86,3 +87,25 @@ class ModelUsage:
                 self._trainer_depth -= 1
                 if not self._trainer_depth:
                     self._trainer = None
+
+
+def reads(what):
+    """Marks a model method that reads the model (inference): any number of threads at once."""
+    def wrap(method):
+        @functools.wraps(method)
+        def call(self, *args, **kwargs):
+            with self._usage.reading(what.strip("_")):
+                return method(self, *args, **kwargs)
+        return call
+    return wrap
+
+
+def trains(what):
+    """Marks a model method that changes weights or training state: one thread, alone."""
+    def wrap(method):
+        @functools.wraps(method)
+        def call(self, *args, **kwargs):
+            with self._usage.training(what):
+                return method(self, *args, **kwargs)
+        return call
+    return wrap

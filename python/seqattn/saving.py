@@ -31,6 +31,7 @@ import sys
 
 import numpy as np
 
+from . import _formats
 from . import archive
 from . import layers as layers_mod
 from . import losses as losses_mod
@@ -39,6 +40,7 @@ from . import optimizers as optimizers_mod
 from .text import TextVectorization
 from .layers.base import Layer, SymbolicTensor, is_symbolic
 from .layers.input import Input
+from .models import Model, Sequential
 from .utils import global_rng
 
 MODEL_SUFFIX = ".seqattn"
@@ -53,7 +55,6 @@ _LAYER_CLASSES["TextVectorization"] = TextVectorization
 # --------------------------------------------------------------------- configs
 def model_config(model) -> dict:
     """The architecture of `model` as a JSON-serialisable dict (see the module docstring)."""
-    from .models import Sequential
     if isinstance(model, Sequential) and model.inputs is None:
         return {"class_name": "Sequential", "name": model.name, "inputs": None,
                 "layers": [{"class_name": type(l).__name__, "config": _layer_config(l)}
@@ -343,7 +344,6 @@ class _Builder:
             raise self.reader.error(f"{what}: {_cut(e)}") from None
 
     def build(self, config):
-        from .models import Model, Sequential
         r = self.reader
         r.object(self.field(), config)
         kind = r.get(self.prefix, config, "class_name")
@@ -423,7 +423,7 @@ class _Builder:
         name = r.get(field, entry, "class_name")
         cls = _LAYER_CLASSES.get(name) if isinstance(name, str) else None
         if cls is None:
-            r.fail(_join(field, "class_name"), f"must name a seqattn layer ("
+            r.fail(_join(field, "class_name"), "must name a seqattn layer ("
                    + ", ".join(sorted(_LAYER_CLASSES)) + f"), received {archive.brief(name)}")
         config = r.object(_join(field, "config"), r.get(field, entry, "config"))
         if cls is TextVectorization:
@@ -831,3 +831,7 @@ def load_model(path, compile=True):
             raise archive.FileFormatError(f"{shown}: the optimizer state does not fit the "
                                           f"model ({_cut(e)})") from None
     return model
+
+
+# The models find this format here (they never import this module: it imports them).
+_formats.register("seqattn", sys.modules[__name__])

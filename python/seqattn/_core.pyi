@@ -1,0 +1,211 @@
+"""
+seqattn C++ core: layers (forward and backward), losses, optimizers, graph execution
+
+The boundary between the languages, for readers and tools: everything Python calls in C++
+(cpp/bindings.cpp is the only pybind11 file). Generated with pybind11-stubgen, then kept by
+tests/test_core_stub.py, which fails when a binding is added, removed or renamed without this
+file: regenerate with `pip install pybind11-stubgen && pybind11-stubgen seqattn._core -o /tmp/s
+&& cp /tmp/s/seqattn/_core.pyi python/seqattn/` and keep this paragraph.
+"""
+from __future__ import annotations
+import collections.abc
+import numpy
+import numpy.typing
+import typing
+__all__: list[str] = ['Activation', 'Adam', 'Add', 'AttentionScores', 'BinaryCrossentropy', 'Dense', 'Dropout', 'Embedding', 'Flatten', 'GlobalAveragePooling1D', 'GlobalMaxPooling1D', 'Graph', 'Layer', 'LayerNormalization', 'Loss', 'MultiHeadAttention', 'Optimizer', 'PositionEmbedding', 'SGD', 'SinePositionEncoding', 'SparseCategoricalCrossentropy', 'TokenAndPositionEmbedding', 'build_info', 'get_num_threads', 'run_layer', 'set_num_threads']
+class Layer:
+    name: str
+    def check_weights(self, arg0: typing.Any) -> None:
+        """
+        Raises as set_weights would, changing nothing (models check every layer first).
+        """
+    def get_grads(self) -> list:
+        ...
+    def get_weights(self) -> list:
+        ...
+    def output_shape(self, arg0: collections.abc.Sequence[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]]) -> list[int]:
+        ...
+    def param_names(self) -> list[str]:
+        ...
+    def set_weights(self, arg0: typing.Any) -> None:
+        ...
+    @property
+    def kind(self) -> str:
+        ...
+    @property
+    def seed(self) -> int:
+        ...
+    @seed.setter
+    def seed(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class Embedding(Layer):
+    def __init__(self, input_dim: typing.SupportsInt | typing.SupportsIndex, output_dim: typing.SupportsInt | typing.SupportsIndex, mask_zero: bool) -> None:
+        ...
+class TokenAndPositionEmbedding(Layer):
+    def __init__(self, vocabulary_size: typing.SupportsInt | typing.SupportsIndex, sequence_length: typing.SupportsInt | typing.SupportsIndex, embedding_dim: typing.SupportsInt | typing.SupportsIndex, mask_zero: bool) -> None:
+        ...
+class Dense(Layer):
+    def __init__(self, input_dim: typing.SupportsInt | typing.SupportsIndex, units: typing.SupportsInt | typing.SupportsIndex, activation: str, use_bias: bool) -> None:
+        ...
+class GlobalAveragePooling1D(Layer):
+    def __init__(self) -> None:
+        ...
+class GlobalMaxPooling1D(Layer):
+    def __init__(self) -> None:
+        ...
+class MultiHeadAttention(Layer):
+    use_causal_mask: bool
+    use_reference_kernel: bool
+    def __init__(self, query_dim: typing.SupportsInt | typing.SupportsIndex, value_dim_in: typing.SupportsInt | typing.SupportsIndex, key_dim_in: typing.SupportsInt | typing.SupportsIndex, num_heads: typing.SupportsInt | typing.SupportsIndex, key_dim: typing.SupportsInt | typing.SupportsIndex, value_dim: typing.SupportsInt | typing.SupportsIndex, dropout: typing.SupportsFloat | typing.SupportsIndex, use_bias: bool, output_dim: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def attention_scores(self) -> numpy.typing.NDArray[numpy.float32]:
+        ...
+    def cache_bytes(self) -> int:
+        ...
+class LayerNormalization(Layer):
+    def __init__(self, channels: typing.SupportsInt | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, center: bool, scale: bool) -> None:
+        ...
+class Dropout(Layer):
+    def __init__(self, rate: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class Add(Layer):
+    def __init__(self) -> None:
+        ...
+class PositionEmbedding(Layer):
+    def __init__(self, sequence_length: typing.SupportsInt | typing.SupportsIndex, channels: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class SinePositionEncoding(Layer):
+    def __init__(self, max_wavelength: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class Activation(Layer):
+    def __init__(self, activation: str) -> None:
+        ...
+    @property
+    def activation(self) -> str:
+        ...
+class Flatten(Layer):
+    def __init__(self) -> None:
+        ...
+class AttentionScores(Layer):
+    def __init__(self, attention: MultiHeadAttention) -> None:
+        ...
+class Loss:
+    def __call__(self, y_true: typing.Any, y_pred: typing.Any, sample_weight: typing.Any = None) -> tuple[float, numpy.typing.NDArray[numpy.float32]]:
+        ...
+    def prepare_targets(self, y: typing.Any, pred_shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], who: str) -> numpy.typing.NDArray[numpy.float32]:
+        ...
+    @property
+    def from_logits(self) -> bool:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+class SparseCategoricalCrossentropy(Loss):
+    def __init__(self, from_logits: bool) -> None:
+        ...
+class BinaryCrossentropy(Loss):
+    def __init__(self, from_logits: bool) -> None:
+        ...
+class Optimizer:
+    def apply_to(self, arg0: collections.abc.Sequence[Layer]) -> None:
+        """
+        One update of the given layers' params from their current grads (tests use it).
+        """
+    def get_slots(self) -> list:
+        ...
+    def set_slots(self, arg0: list) -> None:
+        """
+        Copies saved slot values into the (already allocated) slots, in get_slots order.
+        """
+    @property
+    def clipnorm(self) -> float:
+        ...
+    @clipnorm.setter
+    def clipnorm(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def iterations(self) -> int:
+        ...
+    @iterations.setter
+    def iterations(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def learning_rate(self) -> float:
+        ...
+    @learning_rate.setter
+    def learning_rate(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+class SGD(Optimizer):
+    def __init__(self, learning_rate: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, clipnorm: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class Adam(Optimizer):
+    def __init__(self, learning_rate: typing.SupportsFloat | typing.SupportsIndex, beta_1: typing.SupportsFloat | typing.SupportsIndex, beta_2: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, weight_decay: typing.SupportsFloat | typing.SupportsIndex, clipnorm: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class Graph:
+    def __init__(self, num_inputs: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def add_node(self, layer: Layer, inputs: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], causal: bool = False) -> int:
+        ...
+    def compile(self, losses: collections.abc.Sequence[Loss], loss_weights: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], optimizer: Optimizer) -> None:
+        ...
+    def compute_gradients(self, inputs: list, ys: typing.Any, training: bool = False) -> tuple[float, list]:
+        """
+        Total loss and dL/dparam for every weight (get_weights order), without an update.
+        """
+    def init_optimizer_slots(self) -> None:
+        """
+        Allocates the compiled optimizer's slots for this graph's parameters (zeros).
+        """
+    def predict_step(self, inputs: list, scores_of: collections.abc.Sequence[MultiHeadAttention] = []) -> typing.Any:
+        """
+        Inference-mode outputs; with scores_of (attention layers of this graph), (outputs, their attention probabilities) from the same step.
+        """
+    def prepare_input(self, index: typing.SupportsInt | typing.SupportsIndex, x: typing.Any, expected_shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], who: str) -> numpy.ndarray:
+        """
+        Input `index` as the step will read it (int32 ids or float32 features), checked whole: dtype, shape (-1 = any), token-id range. The data adapter calls it once per fit/predict on the caller's arrays, so errors give positions in the caller's data.
+        """
+    def profile(self) -> dict:
+        """
+        Seconds per node (forward, backward), loss and update, summed since reset_profile().
+        """
+    def reset_profile(self) -> None:
+        ...
+    def set_outputs(self, values: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    def test_step(self, inputs: list, ys: typing.Any, sample_weight: typing.Any = None) -> tuple[float, list[float], list]:
+        """
+        Inference-mode loss: (total loss, each output's loss, outputs).
+        """
+    def train_step(self, inputs: list, ys: typing.Any, sample_weight: typing.Any = None, with_outputs: bool = False) -> tuple[float, list[float], typing.Any]:
+        """
+        One training step: (total loss, each output's loss, training-mode outputs or None).
+        """
+    @property
+    def profiling(self) -> bool:
+        """
+        Time every node's forward and backward, the loss and the update.
+        """
+    @profiling.setter
+    def profiling(self, arg0: bool) -> None:
+        ...
+    @property
+    def step(self) -> int:
+        ...
+    @step.setter
+    def step(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+def _gemm(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], c: numpy.ndarray, accumulate: bool, bias: typing.Any, transpose_a: bool, transpose_b: bool, reference: bool, relu: bool = False) -> None:
+    ...
+def build_info() -> dict:
+    ...
+def get_num_threads() -> int:
+    ...
+def run_layer(layer: Layer, inputs: list, masks: list = [], dy: typing.Any = None, training: bool = False, step: typing.SupportsInt | typing.SupportsIndex = 0, causal: typing.Any = None, scores: bool = False) -> dict:
+    """
+    One layer alone on arrays (eager calls, tests): forward, then backward when dy is given. causal=None leaves the layer's use_causal_mask as it is.
+    """
+def set_num_threads(arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+    ...

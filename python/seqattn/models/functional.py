@@ -1,0 +1,282 @@
+"""The functional model: a graph of layer calls from symbolic inputs to outputs, compiled to
+one C++ `Graph`.
+
+This module wires the graph and owns the weights; training, evaluation and prediction come
+from `trainers.Trainer`, the conversion of user arrays from `trainers.DataAdapter`, the summary
+from `models.summary`, and files from the format that `saving` registers (`_formats`), so
+that saving imports the models and never the reverse.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .. import _formats as formats
+from .._usage import ModelUsage, reads as _reads, trains as _trains
+from ..layers.base import Layer, is_symbolic, unique_name
+from ..trainers.data_adapter import DataAdapter
+from ..trainers.trainer import Trainer
+from .summary import print_summary, summary_html
+
+
+class Model(Trainer, DataAdapter):
+    """A model from symbolic inputs to one or more outputs: `Model(inputs, outputs)`.
+
+    Any DAG of layer calls works: a tensor used twice gets the sum of both gradients, `Add`
+    merges residual branches, and a model may have several inputs and several outputs (one
+    loss per output; the training loss is their weighted sum).
+
+    Example:
+        x = seqattn.Input(shape=(200,), dtype="int32")
+        h = seqattn.layers.TokenAndPositionEmbedding(20000, 200, 32, mask_zero=True)(x)
+        h = seqattn.layers.MultiHeadAttention(num_heads=2, key_dim=16)(h)
+        y = seqattn.layers.Dense(2, activation="softmax")(
+            seqattn.layers.GlobalAveragePooling1D()(h))
+        model = seqattn.Model(x, y)
+    """
+
+    def __init__(self, inputs, outputs, name=None):
+        self._init_state(name or unique_name("functional"))
+        self._set_graph(inputs, outputs)
+
+    def _init_state(self, name):
+        self.name = name
+        self._usage = ModelUsage(self)  # the threading rule (_usage.py)
+        self._build_lock = threading.RLock()  # the C++ graph is built once, by one thread
+        self._graph = None  # the C++ graph, built on first use
+        self._losses = None  # one per output
+        self._loss_weights = None
+        self._optimizer = None
+        self._metrics = []  # per output: a list of metric objects
+        self.stop_training = False
+        self.history = None
+        self._rng = None  # fit's shuffling generator (see _shuffle_rng)
+        self._epoch = 0  # epochs completed by fit (saved with the model)
+        self._batch_tracker = None  # running logs of train_on_batch/test_on_batch
+
+    def _set_graph(self, inputs, outputs):
+        inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        self._single_output = not isinstance(outputs, (list, tuple))
+        outputs = [outputs] if self._single_output else list(outputs)
+        if not inputs or not outputs:
+            raise ValueError(f"Model '{self.name}' needs at least one input and one output.")
+        for t in inputs + outputs:
+            if not is_symbolic(t):
+                raise TypeError(f"Model '{self.name}': inputs and outputs must be symbolic "
+                                f"tensors (from seqattn.Input and layer calls), received {t!r}")
+        for t in inputs:
+            if t.node is not None:
+                raise ValueError(f"Model '{self.name}': every input must come from seqattn.Input.")
+        for t in outputs:
+            if t.node is None:
+                raise ValueError(f"Model '{self.name}': output {t.name!r} is an Input itself; "
+                                 "outputs must be produced by layers.")
+        self.inputs, self.outputs = inputs, outputs
+        self._nodes = self._topological_nodes(outputs)
+        read = [x for n in self._nodes for x in n.inputs if x is not None and x.node is None]
+        given = {id(t) for t in inputs}
+        for x in read:
+            if id(x) not in given:
+                raise ValueError(
+                    f"Model '{self.name}': the outputs depend on Input {x.name!r}, which is not "
+                    "among the model's inputs (a tensor from another model's graph?). Inputs: "
+                    + ", ".join(repr(t.name) for t in inputs) + ".")
+        for t in inputs:
+            if all(x is not t for x in read):
+                raise ValueError(f"Model '{self.name}': Input {t.name!r} is not connected to "
+                                 "the outputs.")
+        self._graph = None  # the C++ graph is built on first use
+
+    @staticmethod
+    def _topological_nodes(outputs):
+        """Nodes in call order (post-order from the outputs). Iterative: a recursive walk hit
+        Python's recursion limit at about 1,000 chained layers."""
+        order, seen = [], set()
+        for output in outputs:
+            if output.node is None or id(output.node) in seen:
+                continue
+            seen.add(id(output.node))
+            stack = [(output.node, iter(output.node.inputs))]
+            while stack:
+                node, pending = stack[-1]
+                for x in pending:
+                    if x is not None and x.node is not None and id(x.node) not in seen:
+                        seen.add(id(x.node))
+                        stack.append((x.node, iter(x.node.inputs)))
+                        break
+                else:
+                    stack.pop()
+                    order.append(node)
+        return order
+
+    @property
+    def output_names(self) -> list[str]:
+        return [t.name for t in self.outputs]
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The model's layers in call order; a composite block (TransformerEncoder) appears
+        once, in place of the layers it is made of."""
+        return [owner for owner, _, _ in self._layer_calls()]
+
+    def _sources(self, layer):
+        """Names of the layers (or Inputs) feeding `layer`, each once, in order; for a
+        composite block, what feeds it from outside."""
+        names = []
+        for node in self._nodes:
+            if (node.owner or node.layer) is not layer:
+                continue
+            for t in node.inputs:
+                producer = None if t is None or t.node is None else (t.node.owner or t.node.layer)
+                if t is None or producer is layer:
+                    continue
+                name = t.name if producer is None else producer.name
+                if name not in names:
+                    names.append(name)
+        return names
+
+    def _layer_calls(self):
+        """(layer, first node, last node) per layer in `layers`: a composite block spans
+        several nodes, from its first sub-layer call to the one producing its output."""
+        calls = []
+        for node in self._nodes:
+            if node.layer.hidden:
+                continue
+            owner = node.owner or node.layer
+            if calls and calls[-1][0] is owner:
+                calls[-1][2] = node
+            else:
+                calls.append([owner, node, node])
+        return calls
+
+    def get_layer(self, name=None, index=None):
+        """A layer by name (or position in `model.layers`)."""
+        if index is not None:
+            if not isinstance(index, int) or not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"Model '{self.name}' has {len(self.layers)} layers; received "
+                                 f"index={index!r}")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name!r}. Existing layers are: "
+                         + ", ".join(repr(l.name) for l in self.layers) + ".")
+
+    def _core_graph(self):
+        with self._build_lock:
+            return self._build_core_graph()
+
+    def _build_core_graph(self):
+        if self._graph is None:
+            from .. import _core
+            graph_inputs, _ = self._graph_inputs()
+            graph = _core.Graph(len(graph_inputs))
+            ids = {id(t): i for i, t in enumerate(graph_inputs)}
+            for node in self._core_nodes():
+                refs = [-1 if x is None else ids[id(x)] for x in node.inputs]
+                ids[id(node.output)] = graph.add_node(
+                    node.layer._core, refs, **node.layer._call_options(node.call_args))
+            graph.set_outputs([ids[id(t)] for t in self.outputs])
+            self._graph = graph
+            if self._losses is not None:
+                self._compile_graph()
+        return self._graph
+
+    def _graph_inputs(self):
+        """The C++ graph's inputs and the text vectorizers in front of it.
+
+        A string Input read by a TextVectorization is turned into token ids in Python, once per
+        call on the whole array (data preparation, not the training step); the C++ graph starts
+        from the vectorizer's (B, L) int32 output. Returns (graph inputs, {input index:
+        vectorizer})."""
+        from ..text import TextVectorization
+        graph_inputs, vectorizers = list(self.inputs), {}
+        for node in self._nodes:
+            if isinstance(node.layer, TextVectorization):
+                i = [id(t) for t in self.inputs].index(id(node.inputs[0]))
+                graph_inputs[i], vectorizers[i] = node.output, node.layer
+        return graph_inputs, vectorizers
+
+    def _core_nodes(self):
+        """The nodes that run in the C++ graph (all but the text vectorizers)."""
+        return [n for n in self._nodes if not getattr(n.layer, "_python_only", False)]
+
+    @_reads("get_weights")
+    def get_weights(self):
+        """All weights, layer after layer in model order (Keras `get_weights()` order)."""
+        return [w for layer in self.layers for w in layer.get_weights()]
+
+    @_trains("set_weights")
+    def set_weights(self, weights):
+        """Sets every weight (get_weights order). All arrays are checked (count, shapes,
+        numeric and finite) before any is copied in, so a refused list changes nothing."""
+        if not isinstance(weights, (list, tuple)):
+            raise TypeError(f"Model '{self.name}': set_weights expects a list of arrays (as "
+                            f"get_weights returns), received {type(weights).__name__}.")
+        weights = list(weights)
+        expected = sum(len(layer.get_weights()) for layer in self.layers)
+        if len(weights) != expected:
+            raise ValueError(f"Model '{self.name}' expects {expected} weight arrays, received "
+                             f"{len(weights)}.")
+        parts, i = [], 0
+        for layer in self.layers:
+            for sub in layer._weight_layers():
+                n = len(sub.get_weights())
+                if n:
+                    parts.append((sub, weights[i:i + n]))
+                i += n
+        for sub, part in parts:
+            sub._core.check_weights(part)
+        for sub, part in parts:
+            sub.set_weights(part)
+
+    def count_params(self) -> int:
+        return int(sum(layer.count_params() for layer in self.layers))
+
+    @_reads("save")
+    def save(self, filepath, overwrite=True):
+        """Writes the model to one `.seqattn` file: architecture, weights, optimizer state and
+        training state (epochs done, dropout and shuffling streams). The write is atomic: an
+        interrupted save leaves any previous file intact. `seqattn.load_model` reads it."""
+        formats.native().save_model(self, filepath, overwrite)
+
+    @_reads("save_weights")
+    def save_weights(self, filepath, overwrite=True):
+        """Writes the weights only to a `.weights.seqattn` file (atomically)."""
+        formats.native().save_weights(self, filepath, overwrite)
+
+    @_trains("load_weights")
+    def load_weights(self, filepath):
+        """Loads weights from a `.weights.seqattn` (or `.seqattn`) file into this model, which
+        must have the same layers and weight shapes."""
+        formats.native().load_weights(self, filepath)
+
+    def get_config(self):
+        """The architecture as a JSON-serialisable dict; `Model.from_config` rebuilds it
+        (fresh weights, not compiled)."""
+        return formats.native().model_config(self)
+
+    @classmethod
+    def from_config(cls, config):
+        model = formats.native().model_from_config(config)
+        if not isinstance(model, cls):
+            raise TypeError(f"{cls.__name__}.from_config received the config of a "
+                            f"{config.get('class_name')} model.")
+        return model
+
+    def _require_built(self, what):
+        if self.inputs is None:
+            raise ValueError(f"Model '{self.name}' is not built yet, so it has no weights to "
+                             f"{what}: give it an Input first, or call fit/predict on data.")
+
+    # ---------------------------------------------------------------- summary
+    _summary_connected = True  # functional models show which layers feed each one
+
+    def summary(self, print_fn=None):
+        """Prints a table of layers, output shapes and parameter counts (and, for functional
+        models, which layers feed each one)."""
+        print_summary(self, print_fn)
+
+    def _repr_html_(self):
+        """The summary as an HTML table, for Jupyter (`model` as a cell's last line)."""
+        return summary_html(self)
