@@ -1,0 +1,147 @@
+"""The public API over files: `save_model`, `load_model`, `save_weights`, `load_weights`
+(atomic writes through archive.py; every read checked by `checks`)."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+
+import numpy as np
+
+from .. import archive
+from ..text import TextVectorization
+from ..utils import global_rng
+from .config import MODEL_SUFFIX, WEIGHTS_SUFFIX, compile_config, model_config
+from .checks import _Reader, _cut
+from .budget import _WeightBudget
+from .builder import _Builder, _compile_from_config
+from .state import (
+    _check_manifest, _check_state, _check_vectorizer_ids, _set_weights_from, _weight_arrays,
+    _weight_manifest
+)
+
+
+def _check_suffix(path, suffix, what, other=None):
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text.endswith(suffix) or (
+            other is not None and text.endswith(other)):
+        raise ValueError(f"Invalid filepath extension for {what}: {text!r}. The file name must "
+                         f"end in `{suffix}`.")
+
+
+def save_weights(model, path, overwrite=True):
+    """Writes the model's weights (only) to a `.weights.seqattn` file, atomically."""
+    _check_suffix(path, WEIGHTS_SUFFIX, "save_weights")
+    _check_overwrite(path, overwrite)
+    model._require_built("save_weights")
+    archive.write_archive(path, kind="weights", config={"model_name": model.name},
+                          arrays=_weight_arrays(model), state={"weights": _weight_manifest(model)})
+
+
+def load_weights(model, path):
+    """Loads weights saved by `save_weights` or `save` into a model of the same architecture."""
+    shown = os.fspath(path)
+    arch = archive.read_archive(path)
+    model._require_built("load_weights")
+    reader = _Reader(shown, "state.json")
+    reader.tree(arch.state, numbers=False)
+    manifest = _check_manifest(arch, reader)
+    if arch.kind == "weights":
+        config = _Reader(shown, "config.json")
+        config.string("model_name", config.get("", arch.config, "model_name"))
+        other = [name for name in arch.arrays if not name.startswith("weights/")]
+        if other:
+            raise reader.error(f"the file holds {len(other)} array(s) besides the weights, "
+                               f"such as {archive.brief(other[0])}")
+    _set_weights_from(model, arch, shown, manifest, in_model_file=False)
+
+
+def _check_overwrite(path, overwrite):
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{os.fspath(path)!r} exists and overwrite=False.")
+
+
+# ------------------------------------------------------------------ whole model
+def save_model(model, path, overwrite=True):
+    """`model.save(path)`: architecture, weights, optimizer and training state, atomically."""
+    _check_suffix(path, MODEL_SUFFIX, "model.save()", other=WEIGHTS_SUFFIX)
+    _check_overwrite(path, overwrite)
+    model._require_built("save")
+    for layer in model.layers:
+        if isinstance(layer, TextVectorization) and layer.get_config()["vocabulary"] is None:
+            raise ValueError(f"Model '{model.name}' cannot be saved: its TextVectorization "
+                             f"'{layer.name}' has no vocabulary yet (call `adapt(texts)` or "
+                             f"`set_vocabulary(tokens)` first). A saved model must be able to "
+                             f"read texts.")
+    arrays = _weight_arrays(model)
+    state = {"weights": _weight_manifest(model), "epoch": model._epoch,
+             "shuffle_rng": None if model._rng is None else model._rng.bit_generator.state,
+             "seeds": {n.layer.name: int(n.layer._core.seed) for n in model._nodes
+                       if n.layer._core is not None}}
+    compiled = compile_config(model)
+    if compiled is not None:
+        graph = model._core_graph()
+        graph.init_optimizer_slots()
+        slots = model._optimizer.core.get_slots()
+        arrays.update({f"optimizer/{i:04d}": s for i, s in enumerate(slots)})
+        state.update(graph_step=int(graph.step), iterations=int(model._optimizer.iterations),
+                     optimizer_slots=len(slots))
+    archive.write_archive(path, kind="model", config={"model": model_config(model),
+                                                      "compile": compiled},
+                          arrays=arrays, state=state)
+
+
+def load_model(path, compile=True):
+    """Rebuilds a model saved by `model.save`: same architecture, weights, optimizer state and
+    training state (so `fit(..., initial_epoch=...)` continues the run exactly). Loading never
+    executes anything from the file, and leaves seqattn's global random generator as it was.
+
+    Every field of the file is checked (type and range) before it is used, and the weights the
+    architecture would create must be those the file holds, so a malformed or crafted file
+    raises FileFormatError (naming the file and the field) before any large allocation."""
+    shown = os.fspath(path)
+    arch = archive.read_archive(path, expected_kind="model")
+    config = _Reader(shown, "config.json")
+    config.tree(arch.config)
+    architecture = config.get("", arch.config, "model")
+    compiled = config.get("", arch.config, "compile", None)
+    manifest, state = _check_state(arch, _Reader(shown, "state.json"), compiled is not None)
+    total = sum(math.prod(shape) for entry in manifest for shape in entry["shapes"])
+    builder = _Builder(config, "model", _WeightBudget(total, config))
+    rng_state = global_rng().bit_generator.state  # building draws initial weights: undo it
+    try:
+        model = builder.build(architecture)
+    except RecursionError:
+        # Model wiring walks the graph recursively: a chain deeper than the interpreter's
+        # stack allows cannot be rebuilt (_MAX_LAYERS bounds the time spent finding out).
+        raise config.error(f"`model.layers`: the architecture is too deep to rebuild (a chain "
+                           f"of layer calls longer than Python's recursion limit, "
+                           f"{sys.getrecursionlimit()}, allows)") from None
+    finally:
+        global_rng().bit_generator.state = rng_state
+    if model.inputs is None:
+        raise config.error("`model.inputs` is null, but a model file holds a built model")
+    _check_vectorizer_ids(model, config)
+    _set_weights_from(model, arch, shown, manifest, in_model_file=True)
+    for node in model._nodes:
+        if node.layer._core is not None and node.layer.name in state["seeds"]:
+            node.layer._core.seed = state["seeds"][node.layer.name]
+    model._epoch = state["epoch"]
+    if state["shuffle_rng"] is not None:
+        model._rng = np.random.default_rng()
+        model._rng.bit_generator.state = state["shuffle_rng"]
+    if compile and compiled is not None:
+        _compile_from_config(model, compiled, config)
+        graph = model._core_graph()
+        graph.step = state["graph_step"]
+        opt = model._optimizer.core
+        opt.iterations = state["iterations"]
+        graph.init_optimizer_slots()
+        try:
+            opt.set_slots([arch.arrays[f"optimizer/{i:04d}"]
+                           for i in range(state["optimizer_slots"])])
+        except (TypeError, ValueError) as e:
+            raise archive.FileFormatError(f"{shown}: the optimizer state does not fit the "
+                                          f"model ({_cut(e)})") from None
+    return model
