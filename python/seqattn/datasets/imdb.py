@@ -39,7 +39,7 @@ import numpy as np
 from ._common import check_int, decode, labels_array, where
 from ._download import get_file
 from ._tables import load_csv
-from ..text import _standardize_builtin, _strip_html
+from .._text_processing import _standardize_builtin, _strip_html
 
 __all__ = ["load_data", "load_texts", "get_word_index", "standardize"]
 

@@ -12,9 +12,10 @@ from .layer_norm import LayerNormalization
 from .merge import Add
 from .pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
 from .position import PositionEmbedding, SinePositionEncoding
+from .text_vectorization import TextVectorization
 from .transformer import TransformerEncoder
 
 __all__ = ["Activation", "Add", "Dense", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling1D",
            "GlobalMaxPooling1D", "Input", "InputLayer", "Layer", "LayerNormalization",
            "MultiHeadAttention", "PositionEmbedding", "SinePositionEncoding",
-           "TokenAndPositionEmbedding", "TransformerEncoder"]
+           "TextVectorization", "TokenAndPositionEmbedding", "TransformerEncoder"]

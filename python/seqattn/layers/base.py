@@ -73,6 +73,10 @@ class Layer:
     # (see _output_has_mask); one that cannot warns when a mask reaches it, as Keras 3 does.
     supports_masking = True
 
+    # True for preprocessing layers (TextVectorization): they run in Python on the caller's
+    # whole array before the C++ graph, which starts at their output; no C++ core.
+    _preprocessing = False
+
     # True for layers that read float features (never token ids): an int32 symbolic input
     # raises at model definition. (Arrays are converted in C++, by the C++ layer's id_limit.)
     _float_inputs = False
@@ -117,6 +121,11 @@ class Layer:
         named = [f"{k}={v}" for k, v in config.items()
                  if isinstance(v, int) and not isinstance(v, bool) and str(v) in dims and v > 1]
         return ", ".join(named) if named else "its input shape"
+
+    def _input_spec(self):
+        """(shape, dtype) of the Input this layer needs when it is the first layer of a
+        Sequential without one (None: taken from the first data, as Keras does)."""
+        return None
 
     def _make_core(self, input_shapes):  # pragma: no cover - every layer overrides it
         raise NotImplementedError

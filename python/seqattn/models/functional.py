@@ -183,23 +183,22 @@ class Model(Trainer, DataAdapter):
         return self._graph
 
     def _graph_inputs(self):
-        """The C++ graph's inputs and the text vectorizers in front of it.
+        """The C++ graph's inputs and the preprocessing layers in front of it.
 
-        A string Input read by a TextVectorization is turned into token ids in Python, once per
-        call on the whole array (data preparation, not the training step); the C++ graph starts
-        from the vectorizer's (B, L) int32 output. Returns (graph inputs, {input index:
-        vectorizer})."""
-        from ..text import TextVectorization
+        An Input read by a preprocessing layer (a TextVectorization on raw strings) is turned
+        into the layer's output in Python, once per call on the whole array (data preparation,
+        not the training step); the C++ graph starts from that output. Returns (graph inputs,
+        {input index: preprocessing layer})."""
         graph_inputs, vectorizers = list(self.inputs), {}
         for node in self._nodes:
-            if isinstance(node.layer, TextVectorization):
+            if node.layer._preprocessing:
                 i = [id(t) for t in self.inputs].index(id(node.inputs[0]))
                 graph_inputs[i], vectorizers[i] = node.output, node.layer
         return graph_inputs, vectorizers
 
     def _core_nodes(self):
-        """The nodes that run in the C++ graph (all but the text vectorizers)."""
-        return [n for n in self._nodes if not getattr(n.layer, "_python_only", False)]
+        """The nodes that run in the C++ graph (all but the preprocessing layers)."""
+        return [n for n in self._nodes if not n.layer._preprocessing]
 
     @_reads("get_weights")
     def get_weights(self):

@@ -41,8 +41,7 @@ class Sequential(Model):
             return
         if isinstance(layer, InputLayer):
             return self.add(layer.output)
-        from ..text import TextVectorization
-        if not isinstance(layer, (Layer, TextVectorization)):
+        if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add expects a seqattn layer, received {layer!r}")
         if self.inputs is None:
             self._pending.append(layer)
@@ -63,10 +62,10 @@ class Sequential(Model):
         if self.inputs is not None:
             return
         from ..layers.input import Input
-        from ..text import TextVectorization
         pending, self._pending = self._pending, []
-        if isinstance(pending[0], TextVectorization):  # raw strings come in
-            self.add(Input(shape=(), dtype="string"))
+        spec = pending[0]._input_spec()
+        if spec is not None:  # the first layer says what comes in (raw strings)
+            self.add(Input(shape=spec[0], dtype=spec[1]))
             for layer in pending:
                 self.add(layer)
             if self._deferred_compile is not None:

@@ -9,7 +9,7 @@ from .. import archive
 from .. import losses as losses_mod
 from .. import metrics as metrics_mod
 from .. import optimizers as optimizers_mod
-from ..text import TextVectorization
+from ..layers import TextVectorization
 from ..layers.base import Layer, is_symbolic
 from ..layers.input import Input
 from ..models import Model, Sequential

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 from .. import layers as layers_mod
-from ..text import TextVectorization
 from ..layers.base import SymbolicTensor
 from ..models import Sequential
 
@@ -22,9 +21,6 @@ WEIGHTS_SUFFIX = ".weights.seqattn"
 # Every class a model file may name. Loading looks names up here and nowhere else.
 _LAYER_CLASSES = {name: getattr(layers_mod, name) for name in layers_mod.__all__
                   if name not in ("Input", "InputLayer", "Layer")}
-
-
-_LAYER_CLASSES["TextVectorization"] = TextVectorization
 
 
 # --------------------------------------------------------------------- configs

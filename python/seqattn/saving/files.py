@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 from .. import archive
-from ..text import TextVectorization
+from ..layers import TextVectorization
 from ..utils import global_rng
 from .config import MODEL_SUFFIX, WEIGHTS_SUFFIX, compile_config, model_config
 from .checks import _Reader, _cut

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import archive
-from ..text import TextVectorization
+from ..layers import TextVectorization
 from .config import _LAYER_CLASSES
 from .checks import _INT64, _UINT64, _cut, _is_int, _join
 
