@@ -34,7 +34,7 @@ void Dense::forward(const LayerInputs& in, LayerOutput& out, const Context&) {
   const Index N = x.size() / Cin;
   out.y.resize_last(x.shape, U);  // (N, U)
   const float* b = use_bias ? params_[1].value.data() : nullptr;
-  if (activation_ == Activation::Linear || (activation_ == Activation::Relu && !fused_)) {
+  if (activation_ == Activation::Linear || activation_ == Activation::Relu) {
     // Bias (and ReLU) fused into the product's store; ReLU's backward reads y, not z.
     linear_forward(out.y.ptr(), x.ptr(), params_[0].value.data(), b, N, Cin, U,
                    activation_ == Activation::Relu);
@@ -50,23 +50,29 @@ void Dense::forward(const LayerInputs& in, LayerOutput& out, const Context&) {
 
 void Dense::backward(const LayerInputs& in, const LayerOutput& out, const Tensor& dy,
                      const std::vector<Tensor*>& dx, const Context&) {
+  if (activation_ == Activation::Linear) {
+    backward_from_logits(in, dy, dx);
+    return;
+  }
+  // Inverts y = f(z): dz = f'(z) dy.
+  const Index N = in.x[0]->size() / Cin;
+  dz_.resize({N, U});
+  // ReLU: z > 0 exactly where y > 0, and z was not kept.
+  const float* z = activation_ == Activation::Relu ? out.y.ptr() : z_.ptr();
+  parallel_for_blocks(N, kRowBlock, N * U >= kParallelMin, [&](Index r0, Index r1) {
+    activation_backward(activation_, z + r0 * U, out.y.ptr() + r0 * U, dy.ptr() + r0 * U,
+                        dz_.ptr() + r0 * U, r1 - r0, U);
+  });
+  backward_from_logits(in, dz_, dx);
+}
+
+void Dense::backward_from_logits(const LayerInputs& in, const Tensor& dz,
+                                 const std::vector<Tensor*>& dx) {
+  // Inverts z = x · W + b.
   const Tensor& x = *in.x[0];
   const Index N = x.size() / Cin;
-  // Inverts y = f(z): dz = f'(z) dy, unless the loss already handed us dz (fused).
-  const float* dz = dy.ptr();
-  if (activation_ != Activation::Linear && !fused_) {
-    dz_.resize({N, U});
-    // ReLU: z > 0 exactly where y > 0, and z was not kept.
-    const float* z = activation_ == Activation::Relu ? out.y.ptr() : z_.ptr();
-    parallel_for_blocks(N, kRowBlock, N * U >= kParallelMin, [&](Index r0, Index r1) {
-      activation_backward(activation_, z + r0 * U, out.y.ptr() + r0 * U, dy.ptr() + r0 * U,
-                          dz_.ptr() + r0 * U, r1 - r0, U);
-    });
-    dz = dz_.ptr();
-  }
-  // Inverts z = x · W + b.
   linear_backward(dx[0] ? dx[0]->ptr() : nullptr, params_[0].grad.data(),
-                  use_bias ? params_[1].grad.data() : nullptr, dz, x.ptr(),
+                  use_bias ? params_[1].grad.data() : nullptr, dz.ptr(), x.ptr(),
                   params_[0].value.data(), N, Cin, U);
 }
 

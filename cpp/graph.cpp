@@ -1,7 +1,5 @@
 #include "graph.hpp"
 
-#include "layer_norm.hpp"
-#include "merge.hpp"
 #include "parallel.hpp"
 
 #include <algorithm>
@@ -16,7 +14,37 @@ const std::string kNoName;  // loss checks in a step name no output (and allocat
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
+
+// Profiling as a policy chosen once per pass, so both passes are one loop with or without clock
+// reads. Timed adds each step's wall time to its node's entry (field: forward or backward).
+struct Untimed {
+  template <class Work> void operator()(std::size_t /*node*/, Work&& work) const { work(); }
+};
+class Timed {
+ public:
+  Timed(std::vector<Graph::NodeTimes>& times, double Graph::NodeTimes::*field)
+      : times_(times.data()), field_(field) {}
+  template <class Work> void operator()(std::size_t node, Work&& work) const {
+    const Clock::time_point t0 = Clock::now();
+    work();
+    times_[node].*field_ += seconds_since(t0);
+  }
+
+ private:
+  Graph::NodeTimes* times_;
+  double Graph::NodeTimes::*field_;
+};
 }  // namespace
+
+template <class Work> void Graph::timed(double& seconds, Work&& work) {
+  if (!profiling) {
+    work();
+    return;
+  }
+  const Clock::time_point t0 = Clock::now();
+  work();
+  seconds += seconds_since(t0);
+}
 
 void Graph::reset_profile() {
   node_times_.assign(nodes_.size(), NodeTimes{});
@@ -30,7 +58,7 @@ int Graph::add_node(std::shared_ptr<Layer> layer, std::vector<int> inputs, CallO
   const int id = static_cast<int>(values_.size());
   for (int v : inputs)
     if (v >= id) throw std::invalid_argument("Graph: a node may only read earlier values");
-  nodes_.push_back({layer, std::move(inputs), id, options, {}, {}, {}});
+  nodes_.push_back({layer, std::move(inputs), id, options});
   wired_ = false;
   bool seen = false;
   for (const auto& l : layers_) seen = seen || l == layer;
@@ -67,7 +95,7 @@ Tensor Graph::input_tensor(int i, const ArrayRef& a, const Shape& expected,
   const Layer* ids_reader = nullptr;
   const Layer* float_reader = nullptr;
   Index limit = 0;
-  for (const Node& node : nodes_)
+  for (const LayerCall& node : nodes_)
     for (std::size_t j = 0; j < node.inputs.size(); ++j) {
       if (node.inputs[j] != i) continue;
       const Index l = node.layer->id_limit(j);
@@ -91,6 +119,7 @@ void Graph::set_outputs(std::vector<int> values) {
     if (v < num_inputs_ || v >= static_cast<int>(values_.size()))
       throw std::invalid_argument("Graph: an output must be a value produced by a node");
   outputs_ = std::move(values);
+  wired_ = false;
 }
 
 void Graph::compile(std::vector<std::shared_ptr<Loss>> losses, std::vector<double> loss_weights,
@@ -103,37 +132,27 @@ void Graph::compile(std::vector<std::shared_ptr<Loss>> losses, std::vector<doubl
   losses_ = std::move(losses);
   loss_weights_ = std::move(loss_weights);
   optimizer_ = std::move(optimizer);
-  // Fuse softmax + categorical / sigmoid + binary cross-entropy when an output's value feeds
-  // nothing but its loss: the loss then reads logits, which is exact and never inf.
-  for (auto& n : nodes_) n.layer->set_fused_output_activation(false);
-  fused_.assign(outputs_.size(), nullptr);
-  for (std::size_t i = 0; i < outputs_.size(); ++i) {
-    const int out = outputs_[i];
-    if (!losses_[i] || losses_[i]->from_logits) continue;
-    bool consumed = std::count(outputs_.begin(), outputs_.end(), out) > 1;
-    for (const auto& n : nodes_)
-      consumed = consumed || std::count(n.inputs.begin(), n.inputs.end(), out) > 0;
-    const Node& producer = nodes_[out - num_inputs_];
-    int calls = 0;  // a layer called twice cannot fuse one call only
-    for (const auto& n : nodes_) calls += n.layer == producer.layer;
-    if (consumed || calls > 1 ||
-        !producer.layer->can_fuse_output_activation(losses_[i]->fusable_activation()))
-      continue;
-    producer.layer->set_fused_output_activation(true);
-    fused_[i] = producer.layer.get();
-  }
+  wired_ = false;  // the losses decide which outputs the fusion pass turns into logits outputs
 }
 
 void Graph::wire() {
-  for (Node& node : nodes_) {
-    node.in.x.clear();
-    node.in.mask.clear();
-    node.dx.clear();
-    for (int v : node.inputs) {
-      node.in.x.push_back(v < 0 ? nullptr : &values_[v]);
-      node.in.mask.push_back(v < 0 ? nullptr : &masks_[v]);
-      node.dx.push_back(v >= num_inputs_ ? &grads_[v] : nullptr);  // model inputs: no gradient
+  // Softmax + categorical / sigmoid + binary cross-entropy read the logits where they can:
+  // exact, and never inf.
+  std::vector<std::string> logits_activation(outputs_.size());
+  for (std::size_t i = 0; i < outputs_.size() && i < losses_.size(); ++i)
+    if (losses_[i] && !losses_[i]->from_logits)
+      logits_activation[i] = losses_[i]->fusable_activation();
+  FusedGraph fused = fuse_graph(nodes_, num_inputs_, outputs_, logits_activation);
+  logits_ = std::move(fused.logits);
+  steps_.clear();
+  for (auto& f : fused.steps) {
+    Step s{std::move(f.call), f.node, {}, {}, {}};
+    for (int v : s.call.inputs) {
+      s.in.x.push_back(v < 0 ? nullptr : &values_[v]);
+      s.in.mask.push_back(v < 0 ? nullptr : &masks_[v]);
+      s.dx.push_back(nullptr);  // set per backward pass (model inputs get no gradient)
     }
+    steps_.push_back(std::move(s));
   }
   params_.clear();
   for (auto& l : layers_)
@@ -144,31 +163,6 @@ void Graph::wire() {
     for (Index b = 0; b < p->size(); b += kChunk)
       grad_chunks_.push_back({p, b, std::min(b + kChunk, p->size())});
   grad_zeroed_.assign(values_.size(), 0);
-  // Residual + LayerNorm: an Add of two inputs whose value only one LayerNormalization reads
-  // (not a model output) runs inside that LN (LayerNormalization::forward_add).
-  std::vector<int> readers(values_.size(), 0);
-  for (const Node& node : nodes_)
-    for (int v : node.inputs)
-      if (v >= 0) ++readers[v];
-  for (int v : outputs_) ++readers[v];
-  for (Node& node : nodes_) {
-    node.fuse_partner = -1;
-    node.fused_now = false;
-  }
-  for (std::size_t j = 0; j < nodes_.size(); ++j) {
-    Node& ln = nodes_[j];
-    const int v = ln.inputs.empty() ? -1 : ln.inputs[0];
-    if (ln.inputs.size() != 1 || v < num_inputs_ || readers[v] != 1 ||
-        !dynamic_cast<LayerNormalization*>(ln.layer.get()))
-      continue;
-    const std::size_t i = static_cast<std::size_t>(v - num_inputs_);  // the producer of v
-    Node& add = nodes_[i];
-    if (!dynamic_cast<Add*>(add.layer.get()) || add.inputs.size() != 2 || add.inputs[0] < 0 ||
-        add.inputs[1] < 0)
-      continue;
-    add.fuse_partner = static_cast<int>(j);
-    ln.fuse_partner = static_cast<int>(i);
-  }
   wired_ = true;
 }
 
@@ -198,51 +192,41 @@ void Graph::forward(const std::vector<Tensor>& inputs, bool training) {
   }
   ctx_.training = training;
   ctx_.step = step;
-  if (profiling && node_times_.size() != nodes_.size()) reset_profile();
-  for (std::size_t i = 0; i < nodes_.size(); ++i) {
-    Node& node = nodes_[i];
-    const Clock::time_point t0 = profiling ? Clock::now() : Clock::time_point{};
-    // Boundary checks on this step's inputs, once they exist: shapes when they change, values
-    // (token ids, dtypes) every step. Forward passes have no side effects on the weights, so
-    // raising part-way through leaves the model usable.
-    const LayerInputs& in = node.in;
-    bool same = node.seen_shapes.size() == in.x.size();
-    for (std::size_t j = 0; same && j < in.x.size(); ++j)
-      same = in.x[j] ? in.x[j]->shape == node.seen_shapes[j] : node.seen_shapes[j].empty();
-    if (!same) {
-      std::vector<Shape> shapes;
-      for (const Tensor* t : in.x) shapes.push_back(t ? t->shape : Shape{});
-      node.layer->output_shape(shapes);  // throws with the layer's name on a mismatch
-      node.seen_shapes = std::move(shapes);
-    }
-    node.layer->check_inputs(in);
-    if (node.fuse_partner >= 0 && dynamic_cast<Add*>(node.layer.get())) {
-      // Fused into the LayerNormalization that reads it, when no mask needs merging (and
-      // the inputs are float features: check_inputs above has just confirmed that).
-      node.fused_now = in.mask_of(0) == nullptr && in.mask_of(1) == nullptr;
-      if (node.fused_now) {
-        // The LN writes the sum here; its shape is set now so the LN's shape check sees it.
-        values_[node.output].resize(values_[node.inputs[0]].shape);
-        masks_[node.output].clear();
-        if (profiling) node_times_[i].forward += seconds_since(t0);
-        continue;
-      }
-    }
-    node.layer->apply_call_options(node.options);
-    LayerOutput out;
-    out.y = std::move(values_[node.output]);  // reuse the buffer
-    out.mask = std::move(masks_[node.output]);
-    if (node.fuse_partner >= 0 && nodes_[node.fuse_partner].fused_now) {
-      const Node& add = nodes_[node.fuse_partner];
-      static_cast<LayerNormalization*>(node.layer.get())
-          ->forward_add(values_[add.inputs[0]], values_[add.inputs[1]], values_[add.output], out);
-    } else {
-      node.layer->forward(in, out, ctx_);
-    }
-    values_[node.output] = std::move(out.y);
-    masks_[node.output] = std::move(out.mask);
-    if (profiling) node_times_[i].forward += seconds_since(t0);
+  if (!profiling) {
+    forward_steps(Untimed{});
+    return;
   }
+  if (node_times_.size() != nodes_.size()) reset_profile();
+  forward_steps(Timed(node_times_, &NodeTimes::forward));
+}
+
+template <class Timer> void Graph::forward_steps(const Timer& timer) {
+  for (Step& s : steps_) timer(s.node, [&] { forward_step(s); });
+}
+
+void Graph::forward_step(Step& s) {
+  // Boundary checks on this step's inputs, once they exist: shapes when they change, values
+  // (token ids, dtypes) every step. Forward passes have no side effects on the weights, so
+  // raising part-way through leaves the model usable.
+  const LayerInputs& in = s.in;
+  Layer& layer = *s.call.layer;
+  bool same = s.seen_shapes.size() == in.x.size();
+  for (std::size_t j = 0; same && j < in.x.size(); ++j)
+    same = in.x[j] ? in.x[j]->shape == s.seen_shapes[j] : s.seen_shapes[j].empty();
+  if (!same) {
+    std::vector<Shape> shapes;
+    for (const Tensor* t : in.x) shapes.push_back(t ? t->shape : Shape{});
+    layer.output_shape(shapes);  // throws with the layer's name on a mismatch
+    s.seen_shapes = std::move(shapes);
+  }
+  layer.check_inputs(in);
+  layer.apply_call_options(s.call.options);
+  LayerOutput out;
+  out.y = std::move(values_[s.call.output]);  // reuse the buffer
+  out.mask = std::move(masks_[s.call.output]);
+  layer.forward(in, out, ctx_);
+  values_[s.call.output] = std::move(out.y);
+  masks_[s.call.output] = std::move(out.mask);
 }
 
 double Graph::losses_and_seeds(const std::vector<Tensor>& y_true, const float* sample_weight,
@@ -268,8 +252,8 @@ double Graph::losses_and_seeds(const std::vector<Tensor>& y_true, const float* s
   double total = 0.0;
   for (std::size_t i = 0; i < outputs_.size(); ++i) {
     if (!losses_[i]) continue;  // an output that is not trained (e.g. attention scores)
-    const Tensor& pred = fused_[i] ? *fused_[i]->pre_activation() : output(i);
-    const bool logits = fused_[i] != nullptr || losses_[i]->from_logits;
+    const Tensor& pred = logits_[i] ? logits_[i]->logits() : output(i);
+    const bool logits = logits_[i] != nullptr || losses_[i]->from_logits;
     last_losses_[i] = losses_[i]->forward_backward(pred, y_true[i], sample_weight,
                                                    with_grad ? &seed_ : nullptr, logits);
     total += loss_weights_[i] * last_losses_[i];
@@ -283,50 +267,43 @@ double Graph::losses_and_seeds(const std::vector<Tensor>& y_true, const float* s
 }
 
 void Graph::backward() {
-  if (profiling && node_times_.size() != nodes_.size()) reset_profile();
-  for (std::size_t i = nodes_.size(); i-- > 0;) {
-    Node& node = nodes_[i];
-    const Clock::time_point t0 = profiling ? Clock::now() : Clock::time_point{};
-    if (node.fused_now && node.fuse_partner >= 0 && dynamic_cast<Add*>(node.layer.get()))
-      continue;  // its LayerNormalization already gave its inputs their gradients
-    if (node.fuse_partner >= 0 && nodes_[node.fuse_partner].fused_now) {
-      const Node& add = nodes_[node.fuse_partner];
-      auto grad_of = [&](int v) {
-        return v >= num_inputs_ && values_[v].dtype == DType::Float32 ? zeroed_grad(v).ptr()
-                                                                      : nullptr;
-      };
-      float* da = grad_of(add.inputs[0]);
-      float* db = grad_of(add.inputs[1]);
-      static_cast<LayerNormalization*>(node.layer.get())
-          ->backward_add(values_[add.output], zeroed_grad(node.output), da, db);
-      if (profiling) node_times_[i].backward += seconds_since(t0);
-      continue;
-    }
-    // Float values get gradients (token ids do not); the first contribution finds zeros.
-    for (std::size_t j = 0; j < node.inputs.size(); ++j) {
-      const int v = node.inputs[j];
-      const bool needs = v >= num_inputs_ && values_[v].dtype == DType::Float32;
-      node.dx[j] = needs ? &zeroed_grad(v) : nullptr;
-    }
-    node.layer->apply_call_options(node.options);
-    const Tensor& dy = zeroed_grad(node.output);  // zeros when no later node read it
-    LayerOutput out;
-    out.y = std::move(values_[node.output]);
-    out.mask = std::move(masks_[node.output]);
-    node.layer->backward(node.in, out, dy, node.dx, ctx_);
-    values_[node.output] = std::move(out.y);
-    masks_[node.output] = std::move(out.mask);
-    if (profiling) node_times_[i].backward += seconds_since(t0);
+  if (!profiling) {
+    backward_steps(Untimed{});
+    return;
   }
+  if (node_times_.size() != nodes_.size()) reset_profile();
+  backward_steps(Timed(node_times_, &NodeTimes::backward));
+}
+
+template <class Timer> void Graph::backward_steps(const Timer& timer) {
+  for (auto it = steps_.rbegin(); it != steps_.rend(); ++it)
+    timer(it->node, [&] { backward_step(*it); });
+}
+
+void Graph::backward_step(Step& s) {
+  // Float values get gradients (token ids do not); the first contribution finds zeros.
+  for (std::size_t j = 0; j < s.call.inputs.size(); ++j) {
+    const int v = s.call.inputs[j];
+    const bool needs = v >= num_inputs_ && values_[v].dtype == DType::Float32;
+    s.dx[j] = needs ? &zeroed_grad(v) : nullptr;
+  }
+  Layer& layer = *s.call.layer;
+  layer.apply_call_options(s.call.options);
+  const Tensor& dy = zeroed_grad(s.call.output);  // zeros when no later step read it
+  LayerOutput out;
+  out.y = std::move(values_[s.call.output]);
+  out.mask = std::move(masks_[s.call.output]);
+  layer.backward(s.in, out, dy, s.dx, ctx_);
+  values_[s.call.output] = std::move(out.y);
+  masks_[s.call.output] = std::move(out.mask);
 }
 
 double Graph::compute_gradients(const std::vector<Tensor>& inputs,
                                 const std::vector<Tensor>& y_true, const float* sample_weight,
                                 bool training) {
   forward(inputs, training);
-  const Clock::time_point t0 = profiling ? Clock::now() : Clock::time_point{};
-  const double loss = losses_and_seeds(y_true, sample_weight, true);
-  if (profiling) loss_seconds_ += seconds_since(t0);
+  double loss = 0.0;
+  timed(loss_seconds_, [&] { loss = losses_and_seeds(y_true, sample_weight, true); });
   backward();
   return loss;
 }
@@ -335,9 +312,7 @@ double Graph::train_step(const std::vector<Tensor>& inputs, const std::vector<Te
                          const float* sample_weight) {
   if (!optimizer_) throw std::invalid_argument("Graph: compile() was not called");
   const double loss = compute_gradients(inputs, y_true, sample_weight, true);
-  const Clock::time_point t0 = profiling ? Clock::now() : Clock::time_point{};
-  optimizer_->apply(params());
-  if (profiling) update_seconds_ += seconds_since(t0);
+  timed(update_seconds_, [&] { optimizer_->apply(params()); });
   ++step;
   return loss;
 }

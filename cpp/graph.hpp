@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "check.hpp"
+#include "graph_fusion.hpp"
 #include "layer.hpp"
+#include "logits_output.hpp"
 #include "losses.hpp"
 #include "optimizers.hpp"
 
@@ -72,6 +74,8 @@ class Graph {
 
   // Per-node wall time (seconds, summed over steps) while `profiling` is on: where a step's
   // time goes, layer by layer (benchmarks/profile_layers.py prints it). Off: no clock reads.
+  // A fused step's time is charged to the node it stands for (AddLayerNorm: the LN's; the
+  // absorbed Add shows 0).
   struct NodeTimes { double forward = 0.0, backward = 0.0; };
   bool profiling = false;
   const std::vector<NodeTimes>& node_times() const { return node_times_; }
@@ -83,24 +87,18 @@ class Graph {
   std::size_t num_nodes() const { return nodes_.size(); }
 
  private:
-  struct Node {
-    std::shared_ptr<Layer> layer;
-    std::vector<int> inputs;
-    int output;
-    CallOptions options;
+  // What the passes run: a layer call after the fusion rewrite (graph_fusion.hpp), with its
+  // inputs' values, masks and gradients wired once (wire()) so a step builds no vectors.
+  struct Step {
+    LayerCall call;
+    std::size_t node;                // the added node it stands for (profiling)
     std::vector<Shape> seen_shapes;  // input shapes last validated
-    // Wired once (wire()): pointers into values_, masks_ and grads_, reused every step so a
-    // step builds no vectors.
     LayerInputs in;
     std::vector<Tensor*> dx;
-    // Residual + LayerNorm fusion (wire()): on an Add node, the LayerNormalization node that
-    // is its only reader; on that LN node, the Add node. -1: none. `fused_now` is set per
-    // forward pass (only when the Add's inputs carry no mask) and read by backward.
-    int fuse_partner = -1;
-    bool fused_now = false;
   };
-  // Points every node at its inputs' values, masks and gradients, and lists the params; run
-  // before the first step after nodes were added (values_ may have moved).
+  // Runs the fusion pass over the nodes, points every step at its inputs' values, masks and
+  // gradients, and lists the params; run before the first step after nodes, outputs or losses
+  // changed (values_ may have moved).
   void wire();
   // Makes grads_[v] a zero tensor shaped like values_[v], once per backward pass: the first
   // gradient contribution then accumulates into zeros, and a value nobody reads is zeroed
@@ -111,12 +109,20 @@ class Graph {
   double losses_and_seeds(const std::vector<Tensor>& y_true, const float* sample_weight,
                           bool with_grad);
   void backward();
+  // One step's share of each pass; Timer is Untimed or Timed (profiling), chosen per pass.
+  void forward_step(Step& s);
+  void backward_step(Step& s);
+  template <class Timer> void forward_steps(const Timer& timer);
+  template <class Timer> void backward_steps(const Timer& timer);
+  // Runs work, adding its wall time to `seconds` while profiling.
+  template <class Work> void timed(double& seconds, Work&& work);
 
   std::mutex mutex_;
   std::vector<std::mutex*> layer_mutexes_;  // unique, in address order (add_node)
   int num_inputs_;
   std::vector<int> outputs_;
-  std::vector<Node> nodes_;
+  std::vector<LayerCall> nodes_;  // as added
+  std::vector<Step> steps_;       // run order (wire())
   std::vector<std::shared_ptr<Layer>> layers_;
   std::vector<Tensor> values_;  // forward values, indexed by value id
   std::vector<Mask> masks_;     // their padding masks (empty = none)
@@ -129,7 +135,7 @@ class Graph {
   std::vector<std::shared_ptr<Loss>> losses_;  // one per output
   std::vector<double> loss_weights_;
   std::shared_ptr<Optimizer> optimizer_;
-  std::vector<const Layer*> fused_;  // per output: the layer whose logits the loss reads, or null
+  std::vector<const LogitsOutput*> logits_;  // per output: the step whose logits its loss reads
   std::vector<double> last_losses_;
   Tensor seed_;                      // scratch: one loss's gradient before weighting
   std::vector<NodeTimes> node_times_;  // per node, while profiling

@@ -22,6 +22,8 @@
 
 namespace seqattn {
 
+class OutputFusion;
+
 struct Context {
   bool training = false;
   std::uint64_t step = 0;  // training-step counter: feeds the dropout random stream
@@ -60,8 +62,9 @@ class Layer {
   virtual Index id_limit(std::size_t /*input*/) const { return 0; }
   // Checks a step's inputs before forward, outside the hot loops: each input's dtype against
   // id_limit (ids in range), then the layer's own check_values. Throws std::invalid_argument
-  // naming the layer; after it, forward may trust its inputs.
-  void check_inputs(const LayerInputs& in) const;
+  // naming the layer; after it, forward may trust its inputs. Virtual so that a graph's
+  // fused step (graph_fusion.hpp) checks its inputs as the layer that reads them first would.
+  virtual void check_inputs(const LayerInputs& in) const;
   // Layer-specific value checks that shapes cannot express (mask shapes).
   virtual void check_values(const LayerInputs& /*in*/) const {}
   virtual void apply_call_options(const CallOptions& /*options*/) {}
@@ -70,12 +73,9 @@ class Layer {
                         const std::vector<Tensor*>& dx, const Context& ctx) = 0;
   std::vector<Param>& params() { return params_; }
 
-  // Set by the Graph when the loss consumes this layer's pre-activation output directly
-  // (softmax + sparse categorical cross-entropy, sigmoid + binary cross-entropy): then dy is
-  // the gradient with respect to the pre-activation values and backward skips the activation.
-  virtual bool can_fuse_output_activation(const std::string& /*activation*/) const { return false; }
-  virtual void set_fused_output_activation(bool /*fused*/) {}
-  virtual const Tensor* pre_activation() const { return nullptr; }
+  // The layer's logits, for a loss that can read them instead of its output (output_fusion.hpp);
+  // null for layers without an output activation to skip.
+  virtual OutputFusion* output_fusion() { return nullptr; }
 
   std::string name;
   std::uint64_t seed = 0;  // for layers that draw random numbers (dropout)

@@ -65,7 +65,7 @@ void LayerNormalization::forward_add(const Tensor& a, const Tensor& b, Tensor& s
   sum.resize(a.shape);         // (N, C) = a + b, what backward reads
   out.y.resize(a.shape);
   forward_rows(a.ptr(), b.ptr(), sum.ptr(), out.y.ptr(), a.size() / C);
-  out.mask.clear();            // the Graph fuses only unmasked inputs
+  out.mask.clear();            // AddLayerNorm takes this path only for unmasked inputs
 }
 
 void LayerNormalization::forward_rows(const float* a, const float* b, float* x_out, float* y,

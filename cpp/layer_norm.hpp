@@ -15,8 +15,8 @@ class LayerNormalization : public Layer {
   void backward(const LayerInputs& in, const LayerOutput& out, const Tensor& dy,
                 const std::vector<Tensor*>& dx, const Context& ctx) override;
 
-  // Residual + LayerNorm fused (the Graph uses these when an Add of two unmasked inputs feeds
-  // only this layer): x = a + b is written to `sum` (backward reads it) and normalised in the
+  // Residual + LayerNorm fused (AddLayerNorm runs these when an Add of two unmasked inputs
+  // feeds only this layer): x = a + b is written to `sum` (backward reads it) and normalised in the
   // same pass over each row; backward adds dx into da and db directly (either may be null),
   // skipping the Add's gradient buffer. Bit-identical to Add then LayerNormalization.
   void forward_add(const Tensor& a, const Tensor& b, Tensor& sum, LayerOutput& out);
