@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "attention_math.hpp"
+#include "kernels/simd.hpp"
 #include "parallel.hpp"
 #include "rng.hpp"
 
@@ -29,35 +30,31 @@ constexpr float kLowest = std::numeric_limits<float>::lowest();
 // broadcasts RB scalars of A.
 // Strided A covers both A·B (ac = 1) and Aᵀ·B (ar = 1). GCC vector extensions, not intrinsics:
 // the same code compiles for AVX-512, AVX2 or SSE; summation order is fixed (k ascending).
-#if defined(__AVX512F__)
-constexpr int VL = 16;
-constexpr int kAccumulators = 24;  // of 32 zmm registers
-#else
-constexpr int VL = 8;
-constexpr int kAccumulators = 8;   // of 16 ymm registers
-#endif
+// Vectors (kernels/simd.hpp) of the native width, but at least 8 floats: the SSE2 build has
+// always worked on pairs of registers here, and its tile widths and horizontal sums (whose
+// order follows the width) stay as they were.
+constexpr int VL = simd::kLanes < 8 ? 8 : simd::kLanes;
+constexpr int kAccumulators = simd::kRegisters == 32 ? 24 : 8;  // of 32 zmm / 16 ymm registers
 constexpr int kMaxRows = 12;  // rows of a register block (broadcasts per k)
-typedef float vf __attribute__((vector_size(VL * sizeof(float))));
-
-inline vf load(const float* p) { vf v; std::memcpy(&v, p, sizeof v); return v; }
-inline void store(float* p, const vf& v) { std::memcpy(p, &v, sizeof v); }
+using Simd = simd::Lanes<VL>;
+using vf = Simd::Vec;
 
 template <int NV, int RB>
 inline void gemm_rows(float* C, Index ldc, const float* A, Index ar, Index ac, const float* B,
                       Index ldb, Index K, bool accumulate) {
   vf c[RB][NV];
   for (int i = 0; i < RB; ++i)
-    for (int j = 0; j < NV; ++j) c[i][j] = accumulate ? load(C + i * ldc + j * VL) : vf{};
+    for (int j = 0; j < NV; ++j) c[i][j] = accumulate ? Simd::load(C + i * ldc + j * VL) : vf{};
   for (Index k = 0; k < K; ++k) {
     vf b[NV];
-    for (int j = 0; j < NV; ++j) b[j] = load(B + k * ldb + j * VL);
+    for (int j = 0; j < NV; ++j) b[j] = Simd::load(B + k * ldb + j * VL);
     for (int i = 0; i < RB; ++i) {
       const float a = A[i * ar + k * ac];
       for (int j = 0; j < NV; ++j) c[i][j] += a * b[j];
     }
   }
   for (int i = 0; i < RB; ++i)
-    for (int j = 0; j < NV; ++j) store(C + i * ldc + j * VL, c[i][j]);
+    for (int j = 0; j < NV; ++j) Simd::store(C + i * ldc + j * VL, c[i][j]);
 }
 
 // Rows [i, M) in blocks of R rows while they last, then the rest with R - 1, ... (the rest of
@@ -108,10 +105,7 @@ void gemm(float* C, Index ldc, const float* A, Index ar, Index ac, const float* 
 
 // Tile-row element-wise steps in full-width vectors (GCC's auto-vectoriser prefers half-width
 // vectors with -mtune=generic; these passes are what the tiled kernel adds to the products).
-typedef std::int32_t vi __attribute__((vector_size(VL * sizeof(std::int32_t))));
-inline vf splat(float x) { return vf{} + x; }
-inline vf vmin(vf a, vf b) { return a < b ? a : b; }
-inline vf vmax(vf a, vf b) { return a > b ? a : b; }
+using vi = Simd::IVec;
 
 // exp(x) for -87 <= x <= 0, lane by lane: attn_math's Cephes core on a vector.
 inline vf vexp_nonpositive(vf x) {
@@ -122,23 +116,9 @@ inline vf vexp_nonpositive(vf x) {
                               ((reinterpret_cast<vi>(t) - 0x4B400000) << 23));
 }
 
-// Horizontal sum and max of a vector as a halving tree in a fixed order: log2(VL) dependent
-// steps instead of a VL-long chain of scalar adds, which was a third of the forward's
-// element-wise time per tile row (perf annotate, T=200).
-inline float hsum(vf v) {
-  float a[VL];
-  std::memcpy(a, &v, sizeof v);
-  for (int w = VL / 2; w >= 1; w /= 2)
-    for (int i = 0; i < w; ++i) a[i] += a[i + w];
-  return a[0];
-}
-inline float hmax(vf v) {
-  float a[VL];
-  std::memcpy(a, &v, sizeof v);
-  for (int w = VL / 2; w >= 1; w /= 2)
-    for (int i = 0; i < w; ++i) a[i] = a[i] > a[i + w] ? a[i] : a[i + w];
-  return a[0];
-}
+// Horizontal sums and maxima: Simd::hsum and Simd::hmax, halving trees in a fixed order
+// (log2(VL) dependent steps instead of a VL-long chain of scalar adds, which was a third of the
+// forward's element-wise time per tile row: perf annotate, T=200).
 
 // Lanes [0, n) of a vector set to 1, the others 0 (0 <= n <= VL): the last vector of a tile
 // row whose valid columns end inside it (S = 200 ends 8 floats into a 16-float vector).
@@ -154,23 +134,23 @@ inline vf lanes_below(Index n) {
 // (tail: those lanes 0; nullptr: no padding). Disallowed entries are set to lowest; returns
 // the row max. Without mask or padding the row is only read.
 inline float row_max(float* x, const float* a, const vf* tail, Index w) {
-  vf m = splat(kLowest);
+  vf m = Simd::splat(kLowest);
   const Index full = (!a && tail) ? w - VL : w;
   for (Index c = 0; c < full; c += VL) {
-    vf v = load(x + c);
+    vf v = Simd::load(x + c);
     if (a) {
-      const vf av = load(a + c);
+      const vf av = Simd::load(a + c);
       v = v * av + (1.0f - av) * kLowest;
-      store(x + c, v);
+      Simd::store(x + c, v);
     }
-    m = vmax(m, v);
+    m = Simd::max(m, v);
   }
   if (full < w) {
-    const vf v = load(x + full) * *tail + (1.0f - *tail) * kLowest;
-    store(x + full, v);
-    m = vmax(m, v);
+    const vf v = Simd::load(x + full) * *tail + (1.0f - *tail) * kLowest;
+    Simd::store(x + full, v);
+    m = Simd::max(m, v);
   }
-  return hmax(m);
+  return Simd::hmax(m);
 }
 
 // x = exp(min(max(x - shift, -87), 0)) on allowed entries, 0 elsewhere (a, tail as in
@@ -179,17 +159,20 @@ inline float exp_row(float* x, const float* a, const vf* tail, float shift, Inde
   vf sum{};
   const Index full = (!a && tail) ? w - VL : w;
   for (Index c = 0; c < full; c += VL) {
-    vf v = vexp_nonpositive(vmin(vmax(load(x + c) - shift, splat(-87.0f)), vf{}));
-    if (a) v *= load(a + c);
-    store(x + c, v);
+    vf v = vexp_nonpositive(
+        Simd::min(Simd::max(Simd::load(x + c) - shift, Simd::splat(-87.0f)), vf{}));
+    if (a) v *= Simd::load(a + c);
+    Simd::store(x + c, v);
     sum += v;
   }
   if (full < w) {
-    const vf v = vexp_nonpositive(vmin(vmax(load(x + full) - shift, splat(-87.0f)), vf{})) * *tail;
-    store(x + full, v);
+    const vf v = vexp_nonpositive(Simd::min(
+                     Simd::max(Simd::load(x + full) - shift, Simd::splat(-87.0f)), vf{})) *
+                 *tail;
+    Simd::store(x + full, v);
     sum += v;
   }
-  return hsum(sum);
+  return Simd::hsum(sum);
 }
 
 // Columns of a key block's tiles that are computed: nc rounded up to whole vectors (the last
@@ -482,7 +465,8 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
           const float dt = Dt[r0 + r];
           float* ds = dP + r * Bc;
           const float* pr = P + r * Bc;
-          for (Index c = 0; c < w; c += VL) store(ds + c, load(pr + c) * (load(ds + c) - dt));
+          for (Index c = 0; c < w; c += VL)
+            Simd::store(ds + c, Simd::load(pr + c) * (Simd::load(ds + c) - dt));
         }
         // scores = (Q / sqrt(Dk))·Kᵀ  ->  dQ += dS·K (nr, nc)·(nc, Dk) (times 1/sqrt(Dk) when
         // stored), dK += dSᵀ·(Q / sqrt(Dk)) (nc, nr)·(nr, Dk)

@@ -14,24 +14,19 @@
 #include <vector>
 
 #include "gemm.hpp"
+#include "kernels/simd.hpp"
 #include "parallel.hpp"
 
 namespace seqattn {
 namespace {
 
-#if defined(__AVX512F__)
-constexpr int kLanes = 16;
-constexpr int MR = 12;
-constexpr const char* kIsa = "AVX-512";
-#elif defined(__AVX__)
-constexpr int kLanes = 8;
-constexpr int MR = 6;
-constexpr const char* kIsa = "AVX2";
-#else
-constexpr int kLanes = 4;
-constexpr int MR = 6;
-constexpr const char* kIsa = "SSE2";
-#endif
+// One register of this translation unit's instruction set (kernels/simd.hpp: 16, 8 or 4
+// floats), and its tile height: AVX-512 has 32 registers, AVX2 and SSE2 16.
+using Simd = simd::Native;
+using Vec = Simd::Vec;
+constexpr int kLanes = Simd::kWidth;
+constexpr int MR = simd::kRegisters == 32 ? 12 : 6;
+constexpr const char* kIsa = simd::kIsa;
 std::string kernel_name() { return std::string(kIsa) + " " + std::to_string(MR) + "x" + std::to_string(2 * kLanes); }
 constexpr int NR = 2 * kLanes;
 // Cache blocking: an A micro-panel (MR x KC, 12 KiB on AVX-512) stays in L1 while it sweeps
@@ -40,15 +35,6 @@ constexpr int NR = 2 * kLanes;
 constexpr Index KC = 256;
 constexpr Index MC = MR * 16;  // at most this many rows of A packed per task
 constexpr Index NCT = NR * 8;  // columns of C per task
-
-typedef float Vec __attribute__((vector_size(kLanes * sizeof(float))));
-
-inline Vec load(const float* p) {
-  Vec v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store(float* p, Vec v) { std::memcpy(p, &v, sizeof v); }
 
 // Grow-only, 64-byte aligned scratch (no allocation once the largest shape has been seen).
 struct Buffer {
@@ -109,7 +95,7 @@ inline void micro_kernel(Index kc, const float* a, Index lda, const float* b, fl
   for (int i = 0; i < MR; ++i) row[i] = a + std::min(i, mr - 1) * lda;
   auto a_at = [&](int i, Index p) { return kDirectA ? row[i][p] : a[p * MR + i]; };
   {
-    const Vec b0 = load(b), b1 = load(b + kLanes);
+    const Vec b0 = Simd::load(b), b1 = Simd::load(b + kLanes);
     for (int i = 0; i < MR; ++i) {
       const float ai = a_at(i, 0);
       acc0[i] = ai * b0;
@@ -117,7 +103,7 @@ inline void micro_kernel(Index kc, const float* a, Index lda, const float* b, fl
     }
   }
   for (Index p = 1; p < kc; ++p) {
-    const Vec b0 = load(b + p * NR), b1 = load(b + p * NR + kLanes);
+    const Vec b0 = Simd::load(b + p * NR), b1 = Simd::load(b + p * NR + kLanes);
     for (int i = 0; i < MR; ++i) {
       const float ai = a_at(i, p);
       acc0[i] += ai * b0;
@@ -126,26 +112,26 @@ inline void micro_kernel(Index kc, const float* a, Index lda, const float* b, fl
   }
   if (mr == MR && nr == NR) {
     Vec bias0 = Vec{}, bias1 = Vec{};
-    if (overwrite && bias) { bias0 = load(bias); bias1 = load(bias + kLanes); }
+    if (overwrite && bias) { bias0 = Simd::load(bias); bias1 = Simd::load(bias + kLanes); }
     const Vec zero = Vec{};
     for (int i = 0; i < MR; ++i) {
       float* ci = c + i * ldc;
-      Vec r0 = overwrite ? acc0[i] + bias0 : load(ci) + acc0[i];
-      Vec r1 = overwrite ? acc1[i] + bias1 : load(ci + kLanes) + acc1[i];
+      Vec r0 = overwrite ? acc0[i] + bias0 : Simd::load(ci) + acc0[i];
+      Vec r1 = overwrite ? acc1[i] + bias1 : Simd::load(ci + kLanes) + acc1[i];
       if (relu) {
         r0 = r0 < zero ? zero : r0;  // NaN stays NaN, as in Keras and PyTorch
         r1 = r1 < zero ? zero : r1;
       }
-      store(ci, r0);
-      store(ci + kLanes, r1);
+      Simd::store(ci, r0);
+      Simd::store(ci + kLanes, r1);
     }
     return;
   }
   // Edge tile: the same sums, stored element by element.
   float tile[MR * NR];
   for (int i = 0; i < MR; ++i) {
-    store(tile + i * NR, acc0[i]);
-    store(tile + i * NR + kLanes, acc1[i]);
+    Simd::store(tile + i * NR, acc0[i]);
+    Simd::store(tile + i * NR + kLanes, acc1[i]);
   }
   for (int i = 0; i < mr; ++i)
     for (int j = 0; j < nr; ++j) {
@@ -228,28 +214,20 @@ void gemm_serial(Index m, Index n, Index k, MatView A, MatView B, float* C, Inde
   const bool direct_a = A.col_stride == 1 && k <= KC && (A.row_stride * 4) % 4096 != 0;
   float* packed_a = t_packed_a.get(static_cast<Index>(threads) * MC * kc_max);
 
-  // The same body runs inside a parallel region (its loops shared out with `omp for`) or,
-  // with one thread, plainly: never a serialised OpenMP region (see parallel_for), and never
-  // an orphaned `omp for` when gemm_serial runs inside another parallel loop (split-k).
-  auto loop = [&](Index count, const auto& body) {
-    if (threads > 1) {
-#pragma omp for schedule(static)
-      for (Index i = 0; i < count; ++i) body(i);
-      // (implicit barrier)
-    } else {
-      for (Index i = 0; i < count; ++i) body(i);
-    }
-  };
-  auto run = [&]() {
-    // (a split-k part runs on a worker with threads == 1: its own thread_local buffer, slot 0)
-    float* my_a = packed_a + (threads > 1 ? thread_id() : 0) * MC * kc_max;
+  // One team (parallel.hpp): with threads > 1 one OpenMP region whose loops are shared out
+  // between its threads, else plain loops (never a serialised region, and never an orphaned
+  // `omp for` when gemm_serial runs inside another parallel loop: split-k).
+  parallel_region(threads, [&](const Team& team) {
+    // (a split-k part runs on a worker in a team of one: its own thread_local buffer, slot 0)
+    float* my_a = packed_a + team.id() * MC * kc_max;
     for (Index p0 = 0; p0 < k; p0 += KC) {
       const Index kc = std::min(KC, k - p0);
       const bool overwrite = !accumulate && p0 == 0;
       const bool last = p0 + KC >= k;
       // every panel is packed before any task reads it (the barrier after the loop)
-      loop(n_panels, [&](Index q) { pack_b_panel(packed_b + q * NR * kc, B, n, q * NR, p0, kc); });
-      loop(tasks, [&](Index t) {
+      team.for_each(n_panels,
+                    [&](Index q) { pack_b_panel(packed_b + q * NR * kc, B, n, q * NR, p0, kc); });
+      team.for_each(tasks, [&](Index t) {
         const Index i0 = (t / n_blocks) * mcb, j0 = (t % n_blocks) * NCT;
         if (i0 >= m) return;
         const Index mc = std::min(mcb, m - i0), nc = std::min(NCT, n - j0);
@@ -272,13 +250,7 @@ void gemm_serial(Index m, Index n, Index k, MatView A, MatView B, float* C, Inde
       });
       // (the next k block repacks B after the barrier)
     }
-  };
-  if (threads > 1) {
-#pragma omp parallel num_threads(threads)
-    run();
-  } else {
-    run();
-  }
+  });
 }
 
 }  // namespace

@@ -157,11 +157,7 @@ void Graph::wire() {
   params_.clear();
   for (auto& l : layers_)
     for (auto& p : l->params()) params_.push_back(&p);
-  constexpr Index kChunk = 65536;
-  grad_chunks_.clear();
-  for (Param* p : params_)
-    for (Index b = 0; b < p->size(); b += kChunk)
-      grad_chunks_.push_back({p, b, std::min(b + kChunk, p->size())});
+  chunk_params(params_, grad_chunks_);
   grad_zeroed_.assign(values_.size(), 0);
   wired_ = true;
 }
@@ -243,8 +239,9 @@ double Graph::losses_and_seeds(const std::vector<Tensor>& y_true, const float* s
     if (!wired_) wire();
     const Index nchunks = static_cast<Index>(grad_chunks_.size());
     parallel_for(nchunks, nchunks > 1, [&](Index c) {
-      const GradChunk& ch = grad_chunks_[c];
-      std::fill(ch.param->grad.begin() + ch.begin, ch.param->grad.begin() + ch.end, 0.0f);
+      const ParamChunk& ch = grad_chunks_[c];
+      float* g = params_[ch.param]->grad.data();
+      std::fill(g + ch.begin, g + ch.end, 0.0f);
     });
     std::fill(grad_zeroed_.begin(), grad_zeroed_.end(), 0);
   }

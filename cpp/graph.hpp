@@ -11,6 +11,7 @@
 
 #include "check.hpp"
 #include "graph_fusion.hpp"
+#include "kernels/chunks.hpp"
 #include "layer.hpp"
 #include "logits_output.hpp"
 #include "losses.hpp"
@@ -129,8 +130,7 @@ class Graph {
   std::vector<Tensor> grads_;   // dL/dvalue, for float values produced by nodes
   std::vector<char> grad_zeroed_;  // per value: grads_[v] zeroed in this backward pass
   std::vector<Param*> params_;     // every layer's params (wire())
-  struct GradChunk { Param* param; Index begin, end; };
-  std::vector<GradChunk> grad_chunks_;  // params_ cut into fixed chunks, cleared in parallel
+  std::vector<ParamChunk> grad_chunks_;  // params_ in fixed chunks, cleared in parallel
   bool wired_ = false;
   std::vector<std::shared_ptr<Loss>> losses_;  // one per output
   std::vector<double> loss_weights_;

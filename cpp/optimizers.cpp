@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/chunks.hpp"
 #include "parallel.hpp"
 
 namespace seqattn {
@@ -12,18 +13,15 @@ void Optimizer::apply(const std::vector<Param*>& params) {
   bool same = chunked_for_.size() == params.size();
   for (std::size_t i = 0; same && i < params.size(); ++i) same = chunked_for_[i] == params[i];
   if (!same) {  // first step (or a new parameter list): cut the parameters into chunks
-    chunks_.clear();
     chunked_for_.assign(params.begin(), params.end());
-    for (std::size_t i = 0; i < params.size(); ++i)
-      for (Index b = 0; b < params[i]->size(); b += kChunk)
-        chunks_.push_back({i, b, std::min(b + kChunk, params[i]->size())});
+    chunk_params(params, chunks_);
     chunk_sq_.assign(chunks_.size(), 0.0);
   }
   const Index nchunks = static_cast<Index>(chunks_.size());
   if (clipnorm > 0.0) {
     // Global norm: Σ g² per chunk in parallel, then the partial sums in chunk order.
     parallel_for(nchunks, nchunks > 1, [&](Index c) {
-      const Chunk& ch = chunks_[c];
+      const ParamChunk& ch = chunks_[c];
       const float* g = params[ch.param]->grad.data();
       double sq = 0.0;
       for (Index j = ch.begin; j < ch.end; ++j) sq += static_cast<double>(g[j]) * g[j];
@@ -35,7 +33,7 @@ void Optimizer::apply(const std::vector<Param*>& params) {
     if (norm > clipnorm) {
       const float scale = static_cast<float>(clipnorm / norm);
       parallel_for(nchunks, nchunks > 1, [&](Index c) {
-        const Chunk& ch = chunks_[c];
+        const ParamChunk& ch = chunks_[c];
         float* g = params[ch.param]->grad.data();
         for (Index j = ch.begin; j < ch.end; ++j) g[j] *= scale;
       });
@@ -44,7 +42,7 @@ void Optimizer::apply(const std::vector<Param*>& params) {
   const std::int64_t t = iterations + 1;
   prepare(t);
   parallel_for(nchunks, nchunks > 1, [&](Index c) {
-    const Chunk& ch = chunks_[c];
+    const ParamChunk& ch = chunks_[c];
     update(*params[ch.param], ch.param, ch.begin, ch.end);
   });
   iterations = t;

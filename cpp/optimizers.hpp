@@ -1,15 +1,16 @@
 // Optimizers: fused C++ updates over every parameter, Keras 3 formulas. Each update first
 // clips all gradients together by their global L2 norm when clipnorm > 0.
 //
-// One pass: all parameters are cut into fixed chunks (kChunk floats, never spanning two
-// parameters) and one parallel loop updates every chunk, instead of one loop (and one
-// thread wake-up) per parameter. Chunks are fixed, so results do not depend on the thread
-// count: each element's update is elementwise, and the clipping norm sums per-chunk partial
-// sums in chunk order.
+// One pass: all parameters are cut into fixed chunks (kernels/chunks.hpp: kParamChunk floats,
+// never spanning two parameters) and one parallel loop updates every chunk, instead of one
+// loop (and one thread wake-up) per parameter. Chunks are fixed, so results do not depend on
+// the thread count: each element's update is elementwise, and the clipping norm sums
+// per-chunk partial sums in chunk order.
 #pragma once
 #include <string>
 #include <vector>
 
+#include "kernels/chunks.hpp"
 #include "tensor.hpp"
 
 namespace seqattn {
@@ -22,7 +23,6 @@ class Optimizer {
   virtual std::string name() const = 0;
   // One step over `params` (the same list, in the same order, every call).
   void apply(const std::vector<Param*>& params);
-  static constexpr std::int64_t kChunk = 16384;
   // Slot variables (momentum, m, v, ...) per parameter, for saving and inspection.
   virtual std::vector<std::vector<float>*> slots() { return {}; }
   // Allocates the slots for `params` now (zeros), so saved slot values can be loaded into
@@ -42,8 +42,7 @@ class Optimizer {
   virtual void update(Param& p, std::size_t i, Index begin, Index end) = 0;
 
  private:
-  struct Chunk { std::size_t param; Index begin, end; };
-  std::vector<Chunk> chunks_;         // rebuilt when the parameter list changes
+  std::vector<ParamChunk> chunks_;       // rebuilt when the parameter list changes
   std::vector<double> chunk_sq_;      // per chunk: Σ g² (clipnorm)
   std::vector<const Param*> chunked_for_;
 };

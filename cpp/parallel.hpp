@@ -72,13 +72,49 @@ inline void parallel_for_blocks(std::int64_t n, std::int64_t block, bool paralle
   });
 }
 
-}  // namespace seqattn
+// A team of threads running one body together, for a kernel whose steps must run in
+// lockstep (the GEMM packs B panels, then multiplies its tiles, once per k block; every
+// thread must see all panels packed before any reads them). parallel_region(threads, body)
+// runs body(team) on each thread of one OpenMP region when threads > 1, else once as a plain
+// call: never a one-thread region (see parallel_for), and a team of one inside another
+// parallel loop (the GEMM's split-k parts) shares nothing, so it has no orphaned `omp for`.
+// All of the library's OpenMP pragmas live in this header.
+class Team {
+ public:
+  explicit Team(int threads) : threads_(threads) {}
+  int size() const { return threads_; }
+  // This thread's number in the team (0 in a team of one, wherever it runs).
+  int id() const { return threads_ > 1 ? thread_id() : 0; }
+  // body(i) for every i in [0, count), shared out in contiguous static ranges (`omp for
+  // schedule(static)`), then a barrier: every thread of the team returns once all are done.
+  // Every thread of the team must call it, with the same count.
+  template <class Body>
+  void for_each(std::int64_t count, const Body& body) const {
+#ifdef _OPENMP
+    if (threads_ > 1) {
+#pragma omp for schedule(static)
+      for (std::int64_t i = 0; i < count; ++i) body(i);
+      return;  // (the implicit barrier of `omp for`)
+    }
+#endif
+    for (std::int64_t i = 0; i < count; ++i) body(i);
+  }
 
-#define SEQATTN_STR2(x) #x
-#define SEQATTN_STR(x) SEQATTN_STR2(x)
-// `parallel for` over independent iterations; deterministic because writes are disjoint.
-// Prefer parallel_for above: these enter an OpenMP region even with one thread.
-#define SEQATTN_PARALLEL_FOR _Pragma("omp parallel for schedule(static) num_threads(seqattn::num_threads())")
-// The same, only when `cond` holds (small loops are cheaper than waking the threads).
-#define SEQATTN_PARALLEL_FOR_IF(cond) \
-  _Pragma(SEQATTN_STR(omp parallel for schedule(static) num_threads(seqattn::num_threads()) if (cond)))
+ private:
+  int threads_;
+};
+
+template <class Body>
+inline void parallel_region(int threads, const Body& body) {
+#ifdef _OPENMP
+  if (threads > 1) {
+    const Team team(threads);
+#pragma omp parallel num_threads(threads)
+    body(team);
+    return;
+  }
+#endif
+  body(Team(1));
+}
+
+}  // namespace seqattn
