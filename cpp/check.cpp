@@ -214,10 +214,6 @@ void Layer::check_inputs(const LayerInputs& in) const {
           "Input " + std::to_string(i) + " of layer '" + name + "' (" + kind() +
           ") must hold float32 features; received int32 token ids of shape " +
           shape_str(x->shape) + " (token ids go through an Embedding first)");
-    for (Index j = 0; limit > 0 && j < x->size(); ++j)
-      if (x->ids[j] < 0 || x->ids[j] >= limit)
-        bad_id("Layer '" + name + "'", x->shape, j, std::to_string(x->ids[j]), "int32", limit,
-               outside(limit));
   }
   check_values(in);
 }

@@ -52,12 +52,29 @@ void Graph::reset_profile() {
 }
 
 Graph::Graph(int num_inputs) : num_inputs_(num_inputs), values_(num_inputs), masks_(num_inputs),
-                               grads_(num_inputs) {}
+                               grads_(num_inputs) {
+  input_readers_.resize(static_cast<std::size_t>(num_inputs > 0 ? num_inputs : 0));
+}
 
 int Graph::add_node(std::shared_ptr<Layer> layer, std::vector<int> inputs, CallOptions options) {
   const int id = static_cast<int>(values_.size());
   for (int v : inputs)
     if (v >= id) throw std::invalid_argument("Graph: a node may only read earlier values");
+  for (std::size_t j = 0; j < inputs.size(); ++j) {
+    if (inputs[j] < 0 || inputs[j] >= num_inputs_) continue;
+    InputReaders& r = input_readers_[inputs[j]];
+    const Index limit = layer->id_limit(j);
+    if (limit == 0) {
+      if (!r.features) {
+        r.features = layer.get();
+        r.features_who = "Layer '" + layer->name + "'";
+      }
+    } else if (!r.ids || limit < r.limit) {
+      r.ids = layer.get();
+      r.limit = limit;
+      r.ids_who = "Layer '" + layer->name + "'";
+    }
+  }
   nodes_.push_back({layer, std::move(inputs), id, options});
   wired_ = false;
   bool seen = false;
@@ -92,26 +109,13 @@ Tensor Graph::input_tensor(int i, const ArrayRef& a, const Shape& expected,
   if (!expected.empty()) check_shape(a.shape, expected, who);
   // The embeddings reading this input set the rule; a float-feature reader beside them would
   // need the same array as two different tensors.
-  const Layer* ids_reader = nullptr;
-  const Layer* float_reader = nullptr;
-  Index limit = 0;
-  for (const LayerCall& node : nodes_)
-    for (std::size_t j = 0; j < node.inputs.size(); ++j) {
-      if (node.inputs[j] != i) continue;
-      const Index l = node.layer->id_limit(j);
-      if (l == 0) {
-        if (!float_reader) float_reader = node.layer.get();
-      } else if (!ids_reader || l < limit) {
-        ids_reader = node.layer.get();
-        limit = l;
-      }
-    }
-  if (ids_reader && float_reader)
-    throw std::invalid_argument(who + " is read as token ids by layer '" + ids_reader->name +
-                                "' and as float features by layer '" + float_reader->name +
+  const InputReaders& r = input_readers_[i];
+  if (r.ids && r.features)
+    throw std::invalid_argument(who + " is read as token ids by layer '" + r.ids->name +
+                                "' and as float features by layer '" + r.features->name +
                                 "'; give each its own Input.");
-  if (ids_reader) return to_token_ids(a, "Layer '" + ids_reader->name + "'", limit);
-  return to_features(a, float_reader ? "Layer '" + float_reader->name + "'" : who);
+  if (r.ids) return to_token_ids(a, r.ids_who, r.limit);
+  return to_features(a, r.features ? r.features_who : who);
 }
 
 void Graph::set_outputs(std::vector<int> values) {

@@ -123,6 +123,16 @@ class Graph {
   int num_inputs_;
   std::vector<int> outputs_;
   std::vector<LayerCall> nodes_;  // as added
+  // Per model input, who reads it (kept by add_node, so a step's conversion looks nothing up):
+  // the embedding with the smallest vocabulary among its id readers, and a float reader.
+  struct InputReaders {
+    const Layer* ids = nullptr;
+    Index limit = 0;
+    std::string ids_who;  // "Layer 'name'", for to_token_ids' messages
+    const Layer* features = nullptr;
+    std::string features_who;
+  };
+  std::vector<InputReaders> input_readers_;
   std::vector<Step> steps_;       // run order (wire())
   std::vector<std::shared_ptr<Layer>> layers_;
   std::vector<Tensor> values_;  // forward values, indexed by value id

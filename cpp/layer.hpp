@@ -60,8 +60,9 @@ class Layer {
   // features when 0 (every other layer). The boundary (check.hpp) converts a caller's arrays
   // by this, and check_inputs enforces it on every step.
   virtual Index id_limit(std::size_t /*input*/) const { return 0; }
-  // Checks a step's inputs before forward, outside the hot loops: each input's dtype against
-  // id_limit (ids in range), then the layer's own check_values. Throws std::invalid_argument
+  // Checks a step's inputs before forward, outside the hot loops: empty axes, each input's
+  // dtype against id_limit (id ranges were checked where the ids were made, to_token_ids),
+  // then the layer's own check_values. Throws std::invalid_argument
   // naming the layer; after it, forward may trust its inputs. Virtual so that a graph's
   // fused step (graph_fusion.hpp) checks its inputs as the layer that reads them first would.
   virtual void check_inputs(const LayerInputs& in) const;
