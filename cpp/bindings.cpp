@@ -1,5 +1,6 @@
-// The only file that includes pybind11: converts arrays at the boundary, releases the GIL
-// around the work, and turns std::invalid_argument into ValueError.
+// The Python module _core: every class and function Python calls, the GIL released around
+// the work and the locks taken without it. NumPy arrays become tensors in py_arrays.cpp;
+// std::invalid_argument is ValueError, check.hpp's type_error TypeError.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -25,6 +26,7 @@
 #include "parallel.hpp"
 #include "pooling.hpp"
 #include "position.hpp"
+#include "py_arrays.hpp"
 
 namespace py = pybind11;
 using namespace seqattn;
@@ -32,96 +34,6 @@ using namespace seqattn;
 namespace {
 
 using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
-
-Shape shape_of(const py::array& a) {
-  Shape s;
-  for (py::ssize_t i = 0; i < a.ndim(); ++i) s.push_back(a.shape(i));
-  return s;
-}
-
-// A caller's object as check.hpp sees it: C-contiguous, its own dtype kept (so the boundary
-// can tell 2**32 + 3 from 3, and 1.5 from 1), floats other than float32/64 widened to float64.
-// `held` keeps the NumPy array alive while `ref` points into it.
-struct HeldArray {
-  py::array held;
-  ArrayRef ref;
-};
-
-HeldArray array_ref(const py::handle& obj, const std::string& who) {
-  py::array a = py::array::ensure(obj, py::array::c_style);
-  if (!a) {
-    PyErr_Clear();
-    throw type_error(who + " expects a rectangular numeric array; received " +
-                     std::string(py::str(py::type::of(obj).attr("__name__"))) +
-                     " that NumPy cannot turn into one (ragged lists need padding to one "
-                     "length).");
-  }
-  char kind = a.dtype().kind();
-  if (kind == 'f' && a.itemsize() != 4 && a.itemsize() != 8) {
-    a = py::array::ensure(a.attr("astype")("float64"), py::array::c_style);
-    kind = 'f';
-  }
-  HeldArray h{a, {}};
-  h.ref.kind = kind;
-  h.ref.itemsize = static_cast<int>(a.itemsize());
-  h.ref.dtype = py::str(a.dtype());
-  h.ref.shape = shape_of(a);
-  h.ref.data = a.data();
-  return h;
-}
-
-// Float32 values for targets and weights: numbers only (object or string arrays would be
-// turned into garbage by a forced cast).
-Tensor to_float_tensor(const py::handle& a, const std::string& who) {
-  return to_features(array_ref(a, who).ref, who);
-}
-
-// Optional per-sample weights; empty when None.
-std::vector<float> to_weights(const py::object& sw) {
-  if (sw.is_none()) return {};
-  Tensor t = to_float_tensor(sw, "sample_weight");
-  return std::move(t.data);
-}
-
-Mask to_mask(const py::handle& a, const std::string& who) {
-  HeldArray h = array_ref(a, who);
-  if (h.ref.kind != 'b' && h.ref.kind != 'i' && h.ref.kind != 'u' && h.ref.kind != 'f')
-    throw type_error(who + " must hold booleans or 0/1 numbers; received an array of dtype " +
-                     h.ref.dtype + ".");
-  if (h.ref.shape.size() != 2)
-    throw std::invalid_argument(who + " must have shape (B, T), received " +
-                                shape_str(h.ref.shape) + ".");
-  Tensor t = to_features(h.ref, who);
-  Mask r;
-  r.B = h.ref.shape[0];
-  r.T = h.ref.shape[1];
-  r.data.resize(t.data.size());
-  for (std::size_t i = 0; i < t.data.size(); ++i) r.data[i] = t.data[i] != 0.0f;
-  return r;
-}
-
-py::array_t<float> to_array(const float* data, const Shape& shape) {
-  std::vector<py::ssize_t> s(shape.begin(), shape.end());
-  py::array_t<float> a(s);
-  std::copy(data, data + shape_size(shape), a.mutable_data());
-  return a;
-}
-py::array_t<float> to_array(const Tensor& t) { return to_array(t.ptr(), t.shape); }
-
-py::array to_numpy(const Tensor& t) {
-  if (t.dtype == DType::Float32) return to_array(t);
-  std::vector<py::ssize_t> s(t.shape.begin(), t.shape.end());
-  py::array_t<std::int32_t> a(s);
-  std::copy(t.ids.begin(), t.ids.end(), a.mutable_data());
-  return a;
-}
-
-py::object mask_to_array(const Mask& m) {
-  if (m.empty()) return py::none();
-  py::array_t<bool> a({static_cast<py::ssize_t>(m.B), static_cast<py::ssize_t>(m.T)});
-  for (std::size_t i = 0; i < m.data.size(); ++i) a.mutable_data()[i] = m.data[i] != 0;
-  return a;
-}
 
 // Runs `work` on `layer` under its mutex, acquired without the GIL (a thread waiting for a
 // layer never holds the GIL, so a thread holding the layer can always get the GIL back);
