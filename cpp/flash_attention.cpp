@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "attention_math.hpp"
+#include "kernels/microkernel.hpp"
 #include "kernels/simd.hpp"
 #include "parallel.hpp"
 #include "rng.hpp"
@@ -20,7 +21,8 @@ constexpr Index Br = kFlashBr, Bc = kFlashBc;
 constexpr float kLowest = std::numeric_limits<float>::lowest();
 
 // ---------------------------------------------------------------------------------------------
-// Register-blocked micro-kernel, the only product in the tiled attention:
+// Register-blocked block products, the only products in the tiled attention (the k loop is
+// kernels/microkernel.hpp's, shared with the GEMM; the row cascade and stores are here):
 //
 //   C[i, 0:W] (+)= Σ_k A(i, k) · B[k, 0:W]     i < M, k < K;  A(i, k) = A[i*ar + k*ac]
 //
@@ -42,17 +44,12 @@ using vf = Simd::Vec;
 template <int NV, int RB>
 inline void gemm_rows(float* C, Index ldc, const float* A, Index ar, Index ac, const float* B,
                       Index ldb, Index K, bool accumulate) {
+  // kernels/microkernel.hpp: ((C + p0) + p1) ... or ((0 + p0) + p1) ..., k ascending
   vf c[RB][NV];
+  auto a_at = [=](int i, Index k) __attribute__((always_inline)) { return A[i * ar + k * ac]; };
   for (int i = 0; i < RB; ++i)
     for (int j = 0; j < NV; ++j) c[i][j] = accumulate ? Simd::load(C + i * ldc + j * VL) : vf{};
-  for (Index k = 0; k < K; ++k) {
-    vf b[NV];
-    for (int j = 0; j < NV; ++j) b[j] = Simd::load(B + k * ldb + j * VL);
-    for (int i = 0; i < RB; ++i) {
-      const float a = A[i * ar + k * ac];
-      for (int j = 0; j < NV; ++j) c[i][j] += a * b[j];
-    }
-  }
+  kernels::add_products<Simd>(c, a_at, B, ldb, 0, K);
   for (int i = 0; i < RB; ++i)
     for (int j = 0; j < NV; ++j) Simd::store(C + i * ldc + j * VL, c[i][j]);
 }

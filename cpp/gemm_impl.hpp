@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "gemm.hpp"
+#include "kernels/microkernel.hpp"
 #include "kernels/simd.hpp"
 #include "parallel.hpp"
 
@@ -87,37 +88,23 @@ void pack_b_panel(float* dst, const MatView& B, Index n, Index j0, Index p0, Ind
 template <bool kDirectA>
 inline void micro_kernel(Index kc, const float* a, Index lda, const float* b, float* c, Index ldc,
                          int mr, int nr, bool overwrite, const float* bias, bool relu) {
-  // The accumulators start from the first k's products, not from zero: a zeroing loop
-  // became two `rep stos` of the arrays on the stack (GCC's loop distribution), a fifth of
-  // the kernel's time at kc = 32. 0 + a·b rounds as a·b, so the sums are unchanged.
-  Vec acc0[MR], acc1[MR];
+  // The accumulators start from the first k's products, not from zero
+  // (kernels/microkernel.hpp, sum_products): a zeroing loop became two `rep stos` of the
+  // arrays on the stack (GCC's loop distribution), a fifth of the kernel's time at kc = 32.
+  // acc[i][0], acc[i][1]: row i's 2 vectors.
+  Vec acc[MR][2];
   const float* row[MR];  // kDirectA: the MR rows of A
   for (int i = 0; i < MR; ++i) row[i] = a + std::min(i, mr - 1) * lda;
   auto a_at = [&](int i, Index p) { return kDirectA ? row[i][p] : a[p * MR + i]; };
-  {
-    const Vec b0 = Simd::load(b), b1 = Simd::load(b + kLanes);
-    for (int i = 0; i < MR; ++i) {
-      const float ai = a_at(i, 0);
-      acc0[i] = ai * b0;
-      acc1[i] = ai * b1;
-    }
-  }
-  for (Index p = 1; p < kc; ++p) {
-    const Vec b0 = Simd::load(b + p * NR), b1 = Simd::load(b + p * NR + kLanes);
-    for (int i = 0; i < MR; ++i) {
-      const float ai = a_at(i, p);
-      acc0[i] += ai * b0;
-      acc1[i] += ai * b1;
-    }
-  }
+  kernels::sum_products<Simd>(acc, a_at, b, NR, kc);
   if (mr == MR && nr == NR) {
     Vec bias0 = Vec{}, bias1 = Vec{};
     if (overwrite && bias) { bias0 = Simd::load(bias); bias1 = Simd::load(bias + kLanes); }
     const Vec zero = Vec{};
     for (int i = 0; i < MR; ++i) {
       float* ci = c + i * ldc;
-      Vec r0 = overwrite ? acc0[i] + bias0 : Simd::load(ci) + acc0[i];
-      Vec r1 = overwrite ? acc1[i] + bias1 : Simd::load(ci + kLanes) + acc1[i];
+      Vec r0 = overwrite ? acc[i][0] + bias0 : Simd::load(ci) + acc[i][0];
+      Vec r1 = overwrite ? acc[i][1] + bias1 : Simd::load(ci + kLanes) + acc[i][1];
       if (relu) {
         r0 = r0 < zero ? zero : r0;  // NaN stays NaN, as in Keras and PyTorch
         r1 = r1 < zero ? zero : r1;
@@ -130,8 +117,8 @@ inline void micro_kernel(Index kc, const float* a, Index lda, const float* b, fl
   // Edge tile: the same sums, stored element by element.
   float tile[MR * NR];
   for (int i = 0; i < MR; ++i) {
-    Simd::store(tile + i * NR, acc0[i]);
-    Simd::store(tile + i * NR + kLanes, acc1[i]);
+    Simd::store(tile + i * NR, acc[i][0]);
+    Simd::store(tile + i * NR + kLanes, acc[i][1]);
   }
   for (int i = 0; i < mr; ++i)
     for (int j = 0; j < nr; ++j) {
