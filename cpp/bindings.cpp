@@ -15,6 +15,7 @@
 #include "attention_scores.hpp"
 #include "dense.hpp"
 #include "dropout.hpp"
+#include "elementwise.hpp"
 #include "embedding.hpp"
 #include "flatten.hpp"
 #include "gemm.hpp"
@@ -368,6 +369,27 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<Flatten, Layer, std::shared_ptr<Flatten>>(m, "Flatten")
       .def(py::init<>());
+
+  py::class_<BinaryOp, Layer, std::shared_ptr<BinaryOp>>(m, "BinaryOp")
+      .def(py::init<const std::string&>(), py::arg("op"))
+      .def_property_readonly("op", &BinaryOp::op_name);
+
+  py::class_<UnaryOp, Layer, std::shared_ptr<UnaryOp>>(m, "UnaryOp")
+      .def(py::init<const std::string&, double, double>(), py::arg("op"), py::arg("scale") = 1.0,
+           py::arg("shift") = 0.0)
+      .def_property_readonly("op", &UnaryOp::op_name);
+
+  // value: int32 ids (any integer array, checked to fit int32) or float32 features.
+  py::class_<Constant, Layer, std::shared_ptr<Constant>>(m, "Constant")
+      .def(py::init([](const py::array& value) {
+             HeldArray a = array_ref(value, "Constant");
+             if (a.ref.kind == 'i' || a.ref.kind == 'u')
+               return std::make_shared<Constant>(
+                   to_token_ids(a.ref, "Constant", Index(1) << 31));
+             return std::make_shared<Constant>(to_features(a.ref, "Constant"));
+           }),
+           py::arg("value"))
+      .def_property_readonly("value", [](const Constant& c) { return to_numpy(c.value()); });
 
   py::class_<AttentionScores, Layer, std::shared_ptr<AttentionScores>>(m, "AttentionScores")
       .def(py::init<std::shared_ptr<MultiHeadAttention>>(), py::arg("attention"));

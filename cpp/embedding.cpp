@@ -33,15 +33,29 @@ Embedding::Embedding(Index input_dim, Index output_dim, bool mask_zero_)
   params_.emplace_back("embeddings", Shape{V, C});
 }
 
+// Any shape of ids (Keras): (B, T) -> (B, T, C), and also (T,) -> (T, C) for positions
+// (ops.arange inside a traced layer) or (B, T, K) -> (B, T, K, C). A padding mask (mask_zero)
+// is a (B, T) mask, so it is made for (B, T) ids only (the Python layer refuses the rest).
 Shape Embedding::output_shape(const std::vector<Shape>& in) const {
-  return ids_to_vectors(kind(), name, in, C);
+  if (in.size() != 1 || in[0].empty())
+    throw std::invalid_argument(kind() + " '" + name + "': expected token ids of shape (B, T) "
+                                "(or any rank >= 1), received " +
+                                (in.empty() ? std::string("nothing") : shape_str(in[0])));
+  if (mask_zero && in[0].size() != 2)
+    throw std::invalid_argument(kind() + " '" + name + "': mask_zero=True needs token ids of "
+                                "shape (B, T), received " + shape_str(in[0]));
+  Shape out = in[0];
+  out.push_back(C);
+  return out;
 }
 
 
 void Embedding::forward(const LayerInputs& in, LayerOutput& out, const Context&) {
-  const Tensor& ids = *in.x[0];  // (B, T)
+  const Tensor& ids = *in.x[0];  // (B, T) or any shape: N ids
   const Index N = ids.size();
-  out.y.resize({ids.dim(0), ids.dim(1), C});
+  out.y.shape = ids.shape;
+  out.y.shape.push_back(C);
+  out.y.resize_data();
   const float* W = params_[0].value.data();  // (V, C)
   float* y = out.y.ptr();
   for (Index n = 0; n < N; ++n)

@@ -120,8 +120,10 @@ def test_wrong_rank_or_length():
     dense(np.ones((1, 4), np.float32))
     with pytest.raises(ValueError, match="expected axis -1 of input shape to have value 4"):
         dense(np.ones((1, 3), np.float32))
-    with pytest.raises(ValueError, match="expected token ids of shape"):
-        layers.Embedding(5, 2)(np.ones((2, 3, 4), np.int32))
+    # Any rank of ids, as Keras; a padding mask needs (B, T)
+    assert layers.Embedding(5, 2)(np.ones((2, 3, 4), np.int32)).shape == (2, 3, 4, 2)
+    with pytest.raises(ValueError, match=r"mask_zero=True needs token ids of shape \(B, T\)"):
+        layers.Embedding(5, 2, mask_zero=True)(np.ones((2, 3, 4), np.int32))
 
 
 def test_labels_outside_classes_and_length_mismatch():
@@ -184,12 +186,27 @@ def test_set_weights_shape_mismatch_names_the_weight():
         layer.set_weights([np.ones((2, 3))])
 
 
-def test_layer_reuse_is_rejected_clearly():
-    dense = layers.Dense(2)
+def test_layer_reuse_within_one_model_is_rejected_clearly():
+    dense = layers.Dense(3)
     x = seqattn.Input((3,))
-    dense(x)
-    with pytest.raises(ValueError, match="already used in a model"):
-        dense(x)
+    with pytest.raises(ValueError, match="Layer 'dense.*' is called twice in model"):
+        seqattn.Model(x, dense(dense(x)))
+
+
+def test_one_layer_serves_two_models():
+    dense = layers.Dense(2)
+    a, b = seqattn.Input((3,)), seqattn.Input((3,))
+    m1 = seqattn.Model(a, dense(a))
+    m2 = seqattn.Model(b, layers.Activation("relu")(dense(b)))
+    x = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    m1.compile(optimizer="sgd", loss="mse" if "mse" in seqattn.losses._BY_NAME
+               else "binary_crossentropy")
+    before = m2.predict(x, verbose=0)
+    m1.fit(x, np.ones((4, 2), np.float32) * 0.5, epochs=1, verbose=0)
+    after = m2.predict(x, verbose=0)
+    kernel, bias = dense.get_weights()
+    np.testing.assert_allclose(after, np.maximum(x @ kernel + bias, 0), rtol=1e-5, atol=1e-6)
+    assert not np.array_equal(before, after)  # m2 sees the weights m1 trained
 
 
 @pytest.mark.parametrize("make", [lambda: layers.Dense(2), lambda: layers.GlobalAveragePooling1D(),

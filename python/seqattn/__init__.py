@@ -24,11 +24,12 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from importlib.metadata import PackageNotFoundError, version  # noqa: E402
 
-from . import _core, callbacks, datasets, layers, losses, metrics, optimizers, text, utils
+from . import _core, callbacks, datasets, layers, losses, metrics, ops, optimizers, text, utils
 from . import schedules  # noqa: E402
 from .archive import FileFormatError  # noqa: E402
 from .layers import Input  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
+from . import saving  # noqa: E402
 from .saving import load_model  # noqa: E402
 
 try:
@@ -60,4 +61,5 @@ def get_num_threads() -> int:
 
 __all__ = ["FileFormatError", "Input", "Model", "Sequential", "build_info", "callbacks",
            "datasets", "get_num_threads", "layers", "load_model", "losses", "metrics",
-           "optimizers", "schedules", "set_num_threads", "text", "utils", "__version__"]
+           "ops", "optimizers", "saving", "schedules", "set_num_threads", "text", "utils",
+           "__version__"]

@@ -57,3 +57,9 @@ def get(identifier) -> Loss:
         return _BY_NAME[identifier]()
     raise ValueError(f"Unknown loss {identifier!r}. Valid names: " + ", ".join(sorted(_BY_NAME))
                      + " (or pass a seqattn.losses object).")
+
+
+def __getattr__(name):
+    # A Keras name seqattn lacks: say what to use instead (_keras_names.py).
+    from ._keras_names import missing as _missing
+    raise _missing("losses", name, globals())

@@ -208,3 +208,9 @@ def get(identifier) -> Optimizer:
         return _BY_NAME[identifier.lower()]()
     raise ValueError(f"Unknown optimizer {identifier!r}. Valid names: "
                      + ", ".join(sorted(_BY_NAME)) + " (or pass a seqattn.optimizers object).")
+
+
+def __getattr__(name):
+    # A Keras name seqattn lacks: say what to use instead (_keras_names.py).
+    from ._keras_names import missing as _missing
+    raise _missing("optimizers", name, globals())

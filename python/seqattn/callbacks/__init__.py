@@ -34,3 +34,9 @@ from .csv_logger import CSVLogger
 
 __all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "ModelCheckpoint",
            "ReduceLROnPlateau", "LearningRateScheduler", "TerminateOnNaN", "CSVLogger"]
+
+
+def __getattr__(name):
+    # A Keras name seqattn lacks: say what to use instead (_keras_names.py).
+    from .._keras_names import missing as _missing
+    raise _missing("callbacks", name, globals())

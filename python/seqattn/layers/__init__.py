@@ -19,3 +19,9 @@ __all__ = ["Activation", "Add", "Dense", "Dropout", "Embedding", "Flatten", "Glo
            "GlobalMaxPooling1D", "Input", "InputLayer", "Layer", "LayerNormalization",
            "MultiHeadAttention", "PositionEmbedding", "SinePositionEncoding",
            "TextVectorization", "TokenAndPositionEmbedding", "TransformerEncoder"]
+
+
+def __getattr__(name):
+    # A Keras name seqattn lacks: say what to use instead (_keras_names.py).
+    from .._keras_names import missing as _missing
+    raise _missing("layers", name, globals())

@@ -36,6 +36,11 @@ class SymbolicTensor:
     graph carries the mask itself; this flag lets model definition warn where one is lost).
     """
 
+    # False for a tensor without a batch axis (a Constant from ops.arange, or what a layer
+    # makes of one): its shape is fully known and broadcasts against batched tensors.
+    batched = True
+    constant = None  # the values of a Constant's output
+
     def __init__(self, shape, dtype, node=None, name=None, has_mask=False):
         self.shape = tuple(shape)
         self.dtype = dtype
@@ -43,8 +48,58 @@ class SymbolicTensor:
         self.name = name
         self.has_mask = bool(has_mask)
 
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
     def __repr__(self):
         return f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+    # Keras tensors take arithmetic operators; each call adds an op node (seqattn.ops).
+    def __add__(self, other):
+        from .. import ops
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        from .. import ops
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        from .. import ops
+        return ops.subtract(self, other)
+
+    def __rsub__(self, other):
+        from .. import ops
+        return ops.subtract(other, self)
+
+    def __mul__(self, other):
+        from .. import ops
+        return ops.multiply(self, other)
+
+    def __rmul__(self, other):
+        from .. import ops
+        return ops.multiply(other, self)
+
+    def __truediv__(self, other):
+        from .. import ops
+        return ops.divide(self, other)
+
+    def __rtruediv__(self, other):
+        from .. import ops
+        return ops.divide(other, self)
+
+    def __neg__(self):
+        from .. import ops
+        return ops.negative(self)
+
+    def __pow__(self, other):
+        from .. import ops
+        return ops.power(self, other)
+
+    def __bool__(self):
+        raise TypeError(f"A symbolic tensor ({self.name}, shape {self.shape}) has no truth "
+                        "value while a model is being defined: its values exist only when the "
+                        "model runs. Branch on Python settings instead, or use ops.where.")
 
 
 class Node:
@@ -57,10 +112,19 @@ class Node:
         self.call_structure = None  # (args, kwargs) of the user's call, for get_config
         self.output = None
         self.owner = None  # the composite block this call belongs to, if any
+        from .tracing import record
+        record(self)
 
 
 def is_symbolic(x) -> bool:
     return isinstance(x, SymbolicTensor)
+
+
+def _holds_layers(value) -> bool:
+    """A layer, a model, or a non-empty list/tuple of them (what Keras tracks)."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return bool(items) and all(hasattr(v, "_weight_layers") and hasattr(v, "get_weights")
+                               for v in items)
 
 
 class Layer:
@@ -81,7 +145,21 @@ class Layer:
     # raises at model definition. (Arrays are converted in C++, by the C++ layer's id_limit.)
     _float_inputs = False
 
+    def __new__(cls, *args, **kwargs):
+        layer = super().__new__(cls)
+        # What __init__ receives: Keras 3's automatic config of a custom layer (get_config).
+        layer.__dict__["_init_arguments"] = (args, kwargs)
+        return layer
+
     def __init__(self, name=None, **kwargs):
+        # Keras accepts these on every layer; seqattn computes in float32 and trains every
+        # weight, so only their Keras defaults are accepted.
+        for key, default in (("dtype", ("float32", None)), ("trainable", (True,)),
+                             ("autocast", (True,))):
+            if key in kwargs and kwargs.pop(key) not in default:
+                raise ValueError(f"{type(self).__name__}: seqattn layers compute in float32 "
+                                 f"and train every weight; `{key}` can only be "
+                                 f"{default[0]!r}.")
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s): "
                             + ", ".join(sorted(kwargs)))
@@ -91,6 +169,28 @@ class Layer:
         self.built = False
         self._core = None
         self._nodes: list[Node] = []
+
+    def __setattr__(self, key, value):
+        # Keras tracks the layers a custom layer keeps as attributes: their weights are its
+        # weights, in the order they were assigned.
+        if _holds_layers(value):
+            tracked = self.__dict__.setdefault("_tracked", [])
+            for v in (value if isinstance(value, (list, tuple)) else [value]):
+                if all(v is not t for t in tracked):
+                    tracked.append(v)
+        object.__setattr__(self, key, value)
+
+    def _is_composite(self) -> bool:
+        """A Keras-style custom layer: a subclass that defines `call`."""
+        return type(self).call is not Layer.call
+
+    def call(self, *args, **kwargs):
+        """What a custom layer computes, written with seqattn layers and `seqattn.ops`
+        (override it in a subclass, as in Keras)."""
+        raise NotImplementedError(
+            f"Layer '{self.name}' ({type(self).__name__}) defines no `call`: a custom layer "
+            "subclasses seqattn.layers.Layer, creates its sub-layers in __init__ (or build) and "
+            "composes them and seqattn.ops in `call(self, inputs)`.")
 
     # ----------------------------------------------------------------- life cycle
     def build(self, input_shapes):
@@ -154,6 +254,11 @@ class Layer:
         return [args[0]], {}
 
     def __call__(self, *args, **kwargs):
+        if self._is_composite():
+            from .composite import call_composite
+            return call_composite(self, args, kwargs)
+        if kwargs.get("training", False) is None:
+            kwargs = {k: v for k, v in kwargs.items() if k != "training"}
         inputs, call_args = self._input_list(*args, **kwargs)
         present = [x for x in inputs if x is not None]
         if present and all(is_symbolic(x) for x in present):
@@ -166,10 +271,6 @@ class Layer:
         return self._call_eager(inputs, call_args)
 
     def _call_symbolic(self, inputs, call_args):
-        if self._nodes:
-            raise ValueError(
-                f"Layer '{self.name}' is already used in a model; seqattn layers are called once "
-                "per model (create a new layer to apply the same transformation twice).")
         if self._float_inputs:
             for i, x in enumerate(inputs):
                 if x is not None and x.dtype != "float32":
@@ -178,9 +279,18 @@ class Layer:
                         f"a {x.dtype} tensor of shape {x.shape} (token ids go through an "
                         "Embedding first).")
         shapes = [x.shape if x is not None else None for x in inputs]
+        limit = getattr(self, "token_limit", None)
+        for x in inputs:  # ids made by ops.arange: checked here, as the boundary checks arrays
+            if x is not None and x.constant is not None and limit is not None and x.constant.size \
+                    and (x.constant.min() < 0 or x.constant.max() >= limit):
+                raise ValueError(f"Layer '{self.name}' received ids in [{x.constant.min()}, "
+                                 f"{x.constant.max()}] from {x.name}; they must lie in "
+                                 f"[0, {limit}) (input_dim={limit}).")
         if not self.built:
             self.build(shapes)
-        out_shape = self.compute_output_shape(shapes)
+        batched = any(x.batched for x in inputs if x is not None)
+        out_shape = (self.compute_output_shape(shapes) if batched
+                     else tuple(self._core.output_shape([list(s) for s in shapes])))
         node = Node(self, inputs, call_args)
         masked = [x is not None and x.has_mask for x in inputs]
         if not self.supports_masking and any(masked):
@@ -191,6 +301,8 @@ class Layer:
                 "mask.", UserWarning, stacklevel=3)
         node.output = SymbolicTensor(out_shape, "float32", node=node, name=self.name,
                                      has_mask=self.supports_masking and self._output_has_mask(masked))
+        if not batched:
+            node.output.batched = False
         self._nodes.append(node)
         return node.output
 
@@ -238,7 +350,10 @@ class Layer:
     # ------------------------------------------------------------------- weights
     def _weight_layers(self):
         """The layers whose weights make up this layer's, in get_weights order (a composite
-        block lists its sub-layers)."""
+        block lists its sub-layers; a custom layer, the layers it keeps as attributes, in
+        the order they were assigned, as Keras orders them)."""
+        if self._is_composite():
+            return [w for sub in self.__dict__.get("_tracked", []) for w in sub._weight_layers()]
         return [self]
 
     @property
@@ -247,9 +362,14 @@ class Layer:
 
     def get_weights(self):
         """Weights as NumPy arrays, in Keras 3 order and shapes."""
+        if self._is_composite():
+            return [w for sub in self._weight_layers() for w in sub.get_weights()]
         return self._core.get_weights() if self.built else []
 
     def set_weights(self, weights):
+        if self._is_composite():
+            from .composite import set_composite_weights
+            return set_composite_weights(self, weights)
         if not self.built:
             raise ValueError(f"Layer '{self.name}' has no weights yet: build it (call it on an "
                              "input or add it to a model) before set_weights.")
@@ -263,7 +383,11 @@ class Layer:
 
     def get_config(self) -> dict:
         """The constructor arguments, JSON-serialisable: `type(layer).from_config(config)`
-        makes an unbuilt copy (no weights), as in Keras."""
+        makes an unbuilt copy (no weights), as in Keras. A custom layer that does not define
+        it gets the arguments its __init__ received (Keras 3's automatic config)."""
+        if self._is_composite() and type(self).get_config is Layer.get_config:
+            from .composite import auto_config
+            return auto_config(self)
         return {"name": self.name}
 
     @classmethod
@@ -271,6 +395,9 @@ class Layer:
         if not isinstance(config, dict):
             raise TypeError(f"{cls.__name__}.from_config expects a dict (the output of "
                             f"get_config()). Received: config={config!r}")
+        if cls.call is not Layer.call:
+            from .composite import composite_from_config
+            return composite_from_config(cls, config)
         return cls(**config)
 
     def __repr__(self):

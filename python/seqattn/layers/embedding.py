@@ -23,7 +23,8 @@ class Embedding(Layer):
         mask_zero: when True, id 0 is padding: the layer emits the mask `ids != 0`, which
             attention and pooling layers downstream honour.
 
-    Input shape: (B, T) integer ids. Output shape: (B, T, C).
+    Input shape: (B, T) integer ids (any rank, as in Keras: (T,) positions give (T, C)).
+    Output shape: (B, T, C), the input shape plus C.
     Weights: `embeddings` (V, C), initialised uniform(-0.05, 0.05) as in Keras.
     """
 
@@ -40,7 +41,15 @@ class Embedding(Layer):
 
     def _make_core(self, input_shapes):
         from .. import _core
-        _check_ids_input(self, input_shapes)
+        shape = input_shapes[0]
+        if shape is None or len(shape) < 1:
+            raise ValueError(f"Input 0 of layer '{self.name}' is incompatible with the layer: "
+                             f"expected token ids of shape (B, T) (or any rank >= 1), received "
+                             f"input with shape {shape}")
+        if self.mask_zero and len(shape) != 2:
+            raise ValueError(f"Layer '{self.name}': mask_zero=True needs token ids of shape "
+                             f"(B, T) (the padding mask is per time step); received input with "
+                             f"shape {tuple(shape)}")
         return _core.Embedding(self.input_dim, self.output_dim, self.mask_zero)
 
     def _initial_weights(self):
@@ -88,6 +97,16 @@ class TokenAndPositionEmbedding(Layer):
     def _make_core(self, input_shapes):
         from .. import _core
         _check_ids_input(self, input_shapes)
+        T = input_shapes[0][1]
+        if T is not None and self.vocabulary_size == T != self.sequence_length:
+            # keras.io's own TokenAndPositionEmbedding takes (maxlen, vocab_size, embed_dim)
+            raise ValueError(
+                f"Layer '{self.name}': vocabulary_size={self.vocabulary_size} equals the input "
+                f"length T={T}, and sequence_length={self.sequence_length}: the arguments look "
+                "like keras.io's order (maxlen, vocab_size, embed_dim). seqattn's "
+                "TokenAndPositionEmbedding follows keras-hub: TokenAndPositionEmbedding("
+                f"vocabulary_size={self.sequence_length}, sequence_length={T}, "
+                f"embedding_dim={self.embedding_dim}).")
         return _core.TokenAndPositionEmbedding(self.vocabulary_size, self.sequence_length,
                                                self.embedding_dim, self.mask_zero)
 

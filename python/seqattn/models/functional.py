@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
+
 from .. import _formats as formats
 from .._usage import ModelUsage, reads as _reads, trains as _trains
-from ..layers.base import Layer, is_symbolic, unique_name
+from ..layers.base import Layer, _snake, is_symbolic, unique_name
 from ..trainers.data_adapter import DataAdapter
 from ..trainers.trainer import Trainer
 from .summary import print_summary, summary_html
@@ -35,9 +37,94 @@ class Model(Trainer, DataAdapter):
         model = seqattn.Model(x, y)
     """
 
-    def __init__(self, inputs, outputs, name=None):
+    def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
+        subclassed = type(self).call is not Model.call
+        if kwargs:
+            raise TypeError(f"Model got unexpected keyword argument(s): "
+                            + ", ".join(sorted(kwargs)))
+        if subclassed and inputs is None and outputs is None:
+            # Keras model subclassing: layers come in __init__, the graph from `call` on the
+            # first data (nesting.trace_subclass).
+            self._init_state(name or unique_name(_snake(type(self).__name__)))
+            self.inputs = self.outputs = None
+            self._nodes = []
+            self._single_output = True
+            return
+        if inputs is None or outputs is None:
+            raise TypeError("Model(inputs, outputs) needs both: symbolic inputs from "
+                            "seqattn.Input and the outputs computed from them (or subclass "
+                            "Model and define `call`).")
         self._init_state(name or unique_name("functional"))
         self._set_graph(inputs, outputs)
+
+    def call(self, inputs, training=None):
+        """A subclassed model's forward computation, on symbolic tensors (override it)."""
+        raise NotImplementedError(f"Model '{self.name}' defines no `call`.")
+
+    def __setattr__(self, key, value):
+        # Keras tracks a subclassed model's layers; seqattn orders weights by the graph, so
+        # only the name matters here: attributes are stored as given.
+        object.__setattr__(self, key, value)
+
+    def __call__(self, x, training=None):
+        """On symbolic tensors: this model's layer calls on them (a model used as a layer).
+        On arrays: inference on one batch, like `predict` without batching or progress."""
+        xs = list(x) if isinstance(x, (list, tuple)) else [x]
+        if any(is_symbolic(t) for t in xs):
+            from .nesting import call_on_tensors
+            return call_on_tensors(self, x)
+        return Trainer.__call__(self, x)
+
+    def _build_symbolic(self, xs):
+        """Builds a deferred model (Sequential without Input, subclassed) for symbolic `xs`."""
+        from ..layers.input import Input
+        inputs = [Input(shape=t.shape[1:], dtype=t.dtype) for t in xs]
+        self._build_on(inputs)
+
+    def _build_on(self, inputs):
+        from .nesting import trace_subclass
+        trace_subclass(self, inputs)
+
+    def _ensure_built(self, x):
+        with self._build_lock:
+            if self.inputs is not None:
+                return
+            from .nesting import input_like
+            arrays = x if isinstance(x, (list, tuple)) and x and isinstance(
+                x[0], (list, tuple, np.ndarray)) and np.ndim(x[0]) >= 2 else [x]
+            self._build_on([input_like(a, self.name) for a in arrays])
+            if self._deferred_compile is not None:
+                Model.compile.__wrapped__(self, *self._deferred_compile)
+
+    def build(self, input_shape):
+        """Builds a subclassed model for `input_shape` (with the batch axis, as Keras:
+        (None, T)); token ids when the shape is 2-D, else float features."""
+        if self.inputs is not None:
+            return
+        from ..layers.input import Input
+        shape = tuple(input_shape)
+        self._build_on([Input(shape=shape[1:], dtype="int32" if len(shape) == 2 else "float32")])
+
+    def _prepare_x(self, x, what="x"):
+        if self.inputs is None:
+            if x is None:
+                raise TypeError(f"`{what}` is None; expected an array.")
+            self._ensure_built(x)
+        return super()._prepare_x(x, what)
+
+    @_trains("compile")
+    def compile(self, optimizer="adam", loss=None, loss_weights=None, metrics=None):
+        if self.inputs is not None:
+            return Trainer.compile(self, optimizer, loss, loss_weights, metrics)
+        # Not built yet: check the settings now, apply them when the first data arrives.
+        from .. import losses as losses_mod, metrics as metrics_mod, optimizers as optimizers_mod
+        if loss is None:
+            raise ValueError(f"Model '{self.name}': compile() needs a `loss`.")
+        loss, optimizer = losses_mod.get(loss), optimizers_mod.get(optimizer)
+        for m in metrics or []:
+            metrics_mod.get(m, loss)
+        self._deferred_compile = (optimizer, loss, loss_weights, metrics)
+        self._losses = [loss]  # compiled, as far as fit/evaluate are concerned
 
     def _init_state(self, name):
         self.name = name
@@ -53,6 +140,7 @@ class Model(Trainer, DataAdapter):
         self._rng = None  # fit's shuffling generator (see _shuffle_rng)
         self._epoch = 0  # epochs completed by fit (saved with the model)
         self._batch_tracker = None  # running logs of train_on_batch/test_on_batch
+        self._deferred_compile = None  # compile() arguments of a model not built yet
 
     def _set_graph(self, inputs, outputs):
         inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
@@ -73,6 +161,7 @@ class Model(Trainer, DataAdapter):
                                  "outputs must be produced by layers.")
         self.inputs, self.outputs = inputs, outputs
         self._nodes = self._topological_nodes(outputs)
+        self._check_single_use()
         read = [x for n in self._nodes for x in n.inputs if x is not None and x.node is None]
         given = {id(t) for t in inputs}
         for x in read:
@@ -86,6 +175,26 @@ class Model(Trainer, DataAdapter):
                 raise ValueError(f"Model '{self.name}': Input {t.name!r} is not connected to "
                                  "the outputs.")
         self._graph = None  # the C++ graph is built on first use
+
+    def _check_single_use(self):
+        """Each C++ layer keeps one call's activations between forward and backward, so a
+        graph runs each layer once. A layer may still serve several models."""
+        seen = {}
+        for node in self._nodes:
+            if node.layer.hidden:
+                continue
+            first = seen.setdefault(id(node.layer), node)
+            if first is not node:
+                raise ValueError(
+                    f"Layer '{node.layer.name}' is called twice in model '{self.name}'. seqattn "
+                    "runs each layer once per model (layer sharing within one model is not "
+                    "supported yet): create a second layer for the second call, and copy the "
+                    "weights with set_weights if they must start equal.")
+
+    def _weight_layers(self):
+        """This model's weight-holding layers in get_weights order (a model used as a layer
+        inside a custom layer or another model)."""
+        return [sub for layer in self.layers for sub in layer._weight_layers()]
 
     @staticmethod
     def _topological_nodes(outputs):
@@ -136,17 +245,25 @@ class Model(Trainer, DataAdapter):
         return names
 
     def _layer_calls(self):
-        """(layer, first node, last node) per layer in `layers`: a composite block spans
-        several nodes, from its first sub-layer call to the one producing its output."""
-        calls = []
+        """(layer, first node, output node) per layer in `layers`, in call order: a composite
+        block (TransformerEncoder, a custom layer, a model used as a layer) spans several
+        nodes, from its first sub-layer call to the one producing its output. Its nodes need
+        not be adjacent (a second input of a custom layer may be computed between them)."""
+        calls, index = [], {}
         for node in self._nodes:
             if node.layer.hidden:
                 continue
             owner = node.owner or node.layer
-            if calls and calls[-1][0] is owner:
-                calls[-1][2] = node
+            if id(owner) in index:
+                calls[index[id(owner)]][2] = node
             else:
+                index[id(owner)] = len(calls)
                 calls.append([owner, node, node])
+        mine = {id(n) for n in self._nodes}
+        for call in calls:
+            outs = getattr(call[0], "_output_nodes", None)
+            if outs and id(outs[0]) in mine:
+                call[2] = outs[0]
         return calls
 
     def get_layer(self, name=None, index=None):

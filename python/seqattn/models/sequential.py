@@ -41,7 +41,7 @@ class Sequential(Model):
             return
         if isinstance(layer, InputLayer):
             return self.add(layer.output)
-        if not isinstance(layer, Layer):
+        if not isinstance(layer, (Layer, Model)):
             raise TypeError(f"Sequential.add expects a seqattn layer, received {layer!r}")
         if self.inputs is None:
             self._pending.append(layer)
@@ -87,6 +87,13 @@ class Sequential(Model):
             self.add(layer)
         if self._deferred_compile is not None:
             Model.compile.__wrapped__(self, *self._deferred_compile)  # inside the caller's use
+
+    def _build_on(self, inputs):
+        """Built for symbolic inputs (this model called inside another one)."""
+        pending, self._pending = self._pending, []
+        self.add(inputs[0])
+        for layer in pending:
+            self.add(layer)
 
     def _require_layers(self):
         if self.inputs is None and not self._pending:

@@ -31,9 +31,11 @@ from .budget import _WEIGHT_COUNTS, _planned_weights  # noqa: F401  (tests read 
 from .builder import model_from_config
 from .config import MODEL_SUFFIX, WEIGHTS_SUFFIX, _LAYER_CLASSES, model_config  # noqa: F401
 from .files import load_model, load_weights, save_model, save_weights
+from .registry import custom_object_scope, get_registered_name, register_keras_serializable
 
-__all__ = ["MODEL_SUFFIX", "WEIGHTS_SUFFIX", "load_model", "load_weights", "model_config",
-           "model_from_config", "save_model", "save_weights"]
+__all__ = ["MODEL_SUFFIX", "WEIGHTS_SUFFIX", "custom_object_scope", "get_registered_name",
+           "load_model", "load_weights", "model_config", "model_from_config",
+           "register_keras_serializable", "save_model", "save_weights"]
 
 # The models find this format here (they never import this package: it imports them).
 _formats.register("seqattn", sys.modules[__name__])

@@ -45,7 +45,8 @@ _WEIGHT_COUNTS = {
     "LayerNormalization": lambda l, s: _last_axis(s[0]) * (int(l.center) + int(l.scale)),
     "MultiHeadAttention": _mha_weights,
     "TransformerEncoder": _encoder_weights,
-    **{name: None for name in ("Activation", "Add", "Dropout", "Flatten",
+    **{name: None for name in ("Activation", "Add", "BinaryOp", "Constant", "Dropout",
+                               "Flatten", "UnaryOp",
                                "GlobalAveragePooling1D", "GlobalMaxPooling1D",
                                "SinePositionEncoding", "TextVectorization")},
 }

@@ -12,8 +12,9 @@ from .. import optimizers as optimizers_mod
 from ..layers import TextVectorization
 from ..layers.base import Layer, is_symbolic
 from ..layers.input import Input
+from ..layers.math_ops import Constant
 from ..models import Model, Sequential
-from .config import _LAYER_CLASSES
+from .config import _LAYER_CLASSES, layer_class
 from .checks import (
     _MAX_AUC_THRESHOLDS, _MAX_DIM, _MAX_LAYERS, _MAX_NGRAM, _Reader, _cut, _is_int, _is_number,
     _join, _tensor_ref
@@ -89,7 +90,8 @@ class _Builder:
                                  self.field("layers", i, "kwargs"))
             r.list(self.field("layers", i, "args"), args)
             r.object(self.field("layers", i, "kwargs"), kwargs)
-            self.check_call(args, kwargs, i)
+            if not isinstance(layer, Constant):  # a graph constant reads no tensor
+                self.check_call(args, kwargs, i)
             out = self.call(layer, args, kwargs, i, lambda: layer(*args, **kwargs))
             for j, t in enumerate(out if isinstance(out, tuple) else (out,)):
                 self.tensors[(layer.name, j)] = t
@@ -129,14 +131,16 @@ class _Builder:
         r, field = self.reader, self.field("layers", i)
         r.object(field, entry)
         name = r.get(field, entry, "class_name")
-        cls = _LAYER_CLASSES.get(name) if isinstance(name, str) else None
+        cls = layer_class(name)
         if cls is None:
             r.fail(_join(field, "class_name"), "must name a seqattn layer ("
-                   + ", ".join(sorted(_LAYER_CLASSES)) + f"), received {archive.brief(name)}")
+                   + ", ".join(sorted(_LAYER_CLASSES)) + ") or a custom layer registered with "
+                   "seqattn.saving.register_keras_serializable or given in "
+                   f"load_model(custom_objects=...), received {archive.brief(name)}")
         config = r.object(_join(field, "config"), r.get(field, entry, "config"))
         if cls is TextVectorization:
             _check_vectorizer_config(r, _join(field, "config"), config, self.budget is not None)
-        article = "an" if name[0] in "AEIOU" else "a"
+        article = "an" if name[:1] in "AEIOU" else "a"
         return self.attempt(f"`{field}`: cannot rebuild {article} {name} layer from its config",
                             lambda: cls.from_config(config))
 

@@ -9,7 +9,9 @@ import json
 
 from .. import layers as layers_mod
 from ..layers.base import SymbolicTensor
+from ..layers.math_ops import BinaryOp, Constant, UnaryOp
 from ..models import Sequential
+from .registry import get_registered_name, lookup
 
 
 MODEL_SUFFIX = ".seqattn"
@@ -21,6 +23,14 @@ WEIGHTS_SUFFIX = ".weights.seqattn"
 # Every class a model file may name. Loading looks names up here and nowhere else.
 _LAYER_CLASSES = {name: getattr(layers_mod, name) for name in layers_mod.__all__
                   if name not in ("Input", "InputLayer", "Layer")}
+_LAYER_CLASSES.update({"BinaryOp": BinaryOp, "UnaryOp": UnaryOp, "Constant": Constant})
+
+
+def layer_class(name):
+    """The class a file names: a seqattn layer, else a registered or scoped custom class."""
+    if isinstance(name, str) and name in _LAYER_CLASSES:
+        return _LAYER_CLASSES[name]
+    return lookup(name)
 
 
 # --------------------------------------------------------------------- configs
@@ -28,14 +38,14 @@ def model_config(model) -> dict:
     """The architecture of `model` as a JSON-serialisable dict (see the module docstring)."""
     if isinstance(model, Sequential) and model.inputs is None:
         return {"class_name": "Sequential", "name": model.name, "inputs": None,
-                "layers": [{"class_name": type(l).__name__, "config": _layer_config(l)}
+                "layers": [{"class_name": get_registered_name(type(l)), "config": _layer_config(l)}
                            for l in model.layers], "outputs": None}
     refs = {id(t): [t.name, 0] for t in model.inputs}
     entries = []
     for owner, first, last in model._layer_calls():
         args, kwargs = (owner._call_structure if owner is not first.layer
                         else first.call_structure)
-        entries.append({"class_name": type(owner).__name__, "config": _layer_config(owner),
+        entries.append({"class_name": get_registered_name(type(owner)), "config": _layer_config(owner),
                         "args": _encode(args, refs, owner), "kwargs": _encode(kwargs, refs, owner)})
         refs[id(last.output)] = [owner.name, 0]
         for node in model._nodes:  # the attention-score output of this call, if any

@@ -14,6 +14,7 @@ from ..layers import TextVectorization
 from ..utils import global_rng
 from .config import MODEL_SUFFIX, WEIGHTS_SUFFIX, compile_config, model_config
 from .checks import _Reader, _cut
+from .registry import custom_object_scope
 from .budget import _WeightBudget
 from .builder import _Builder, _compile_from_config
 from .state import (
@@ -92,10 +93,21 @@ def save_model(model, path, overwrite=True):
                           arrays=arrays, state=state)
 
 
-def load_model(path, compile=True):
+def load_model(path, custom_objects=None, compile=True, safe_mode=True):
     """Rebuilds a model saved by `model.save`: same architecture, weights, optimizer state and
     training state (so `fit(..., initial_epoch=...)` continues the run exactly). Loading never
     executes anything from the file, and leaves seqattn's global random generator as it was.
+
+    custom_objects: {"Name": class} for custom layers the file names that were not registered
+    with `seqattn.saving.register_keras_serializable` (Keras's argument). safe_mode is accepted
+    for Keras code: a seqattn file holds no code, so loading is always safe.
+    """
+    with custom_object_scope(custom_objects):
+        return _load_model(path, compile)
+
+
+def _load_model(path, compile):
+    """load_model, within the custom objects' scope.
 
     Every field of the file is checked (type and range) before it is used, and the weights the
     architecture would create must be those the file holds, so a malformed or crafted file

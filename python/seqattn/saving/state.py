@@ -8,7 +8,8 @@ import numpy as np
 
 from .. import archive
 from ..layers import TextVectorization
-from .config import _LAYER_CLASSES
+from .config import layer_class
+from .registry import get_registered_name
 from .checks import _INT64, _UINT64, _cut, _is_int, _join
 
 
@@ -26,8 +27,10 @@ def _check_manifest(arch, reader) -> list:
         r.string(field + ".layer", r.get(field, entry, "layer"))
         class_name = r.get(field, entry, "class_name")
         r.require(field + ".class_name", class_name,
-                  isinstance(class_name, str) and class_name in _LAYER_CLASSES,
-                  "the name of a seqattn layer class")
+                  layer_class(class_name) is not None,
+                  "the name of a seqattn layer class, or of a custom layer registered with "
+                  "seqattn.saving.register_keras_serializable or given in "
+                  "load_model(custom_objects=...)")
         for j, shape in enumerate(r.list(field + ".shapes", r.get(field, entry, "shapes"))):
             r.require(f"{field}.shapes[{j}]", shape, isinstance(shape, list)
                       and len(shape) <= archive._MAX_NDIM
@@ -100,7 +103,7 @@ def _check_state(arch, reader, compiled) -> tuple:
 
 # ---------------------------------------------------------------------- weights
 def _weight_manifest(model):
-    return [{"layer": l.name, "class_name": type(l).__name__,
+    return [{"layer": l.name, "class_name": get_registered_name(type(l)),
              "shapes": [list(w.shape) for w in l.get_weights()]} for l in model.layers]
 
 
@@ -128,7 +131,7 @@ def _set_weights_from(model, arch, shown, manifest, in_model_file):
     weights, k = [], 0
     for entry, layer in zip(manifest, ours):
         expected = [list(w.shape) for w in layer.get_weights()]
-        if entry["class_name"] != type(layer).__name__ or entry["shapes"] != expected:
+        if entry["class_name"] != get_registered_name(type(layer)) or entry["shapes"] != expected:
             raise mismatch(_cut(
                 f"layer {archive.brief(entry['layer'])} "
                 f"({archive.brief(entry['class_name'], quote=False)}) in the file has weights "

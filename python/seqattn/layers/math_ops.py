@@ -1,0 +1,152 @@
+"""The layers behind `seqattn.ops` and `+ - * /` on symbolic tensors.
+
+They are ordinary graph nodes with a C++ forward and backward (cpp/elementwise.*), so a model
+written with ops still trains in one C++ step. Users rarely build them by name: `x + y`,
+`ops.exp(x)` and `ops.arange(n)` inside a model or a custom layer's `call` make them.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .base import Layer
+
+BINARY_OPS = ("add", "subtract", "multiply", "divide")
+UNARY_OPS = ("negative", "exp", "log", "sqrt", "square", "abs", "affine", "reciprocal", "power")
+
+
+def broadcast_shapes(a, b, owner):
+    """NumPy broadcasting of two symbolic shapes (None = unknown size) or a ValueError naming
+    both shapes."""
+    out = []
+    for i in range(max(len(a), len(b))):
+        da = a[len(a) - 1 - i] if i < len(a) else 1
+        db = b[len(b) - 1 - i] if i < len(b) else 1
+        if da == 1:
+            out.append(db)
+        elif db == 1 or da == db:
+            out.append(da)
+        elif da is None or db is None:
+            out.append(da if db is None else db)
+        else:
+            raise ValueError(f"Cannot broadcast shapes {tuple(a)} and {tuple(b)} in '{owner}': "
+                             f"axis {-1 - i} has sizes {da} and {db} (they must be equal, or "
+                             "one of them 1).")
+    return tuple(reversed(out))
+
+
+class BinaryOp(Layer):
+    """y = a op b with NumPy broadcasting; op is "add", "subtract", "multiply" or "divide".
+
+    Input shapes: two tensors that broadcast, e.g. (B, T, C) and (T, C). Output: the
+    broadcast shape. The output mask is the AND of the inputs' masks (as the merge layers).
+    """
+
+    _float_inputs = True
+
+    def __init__(self, op, name=None, **kwargs):
+        if op not in BINARY_OPS:
+            raise ValueError(f"Unknown op {op!r} for BinaryOp. Valid ops: "
+                             + ", ".join(BINARY_OPS) + ".")
+        self.op = op
+        super().__init__(name=name or _unique(op), **kwargs)
+
+    def _input_list(self, *args, **kwargs):
+        if len(args) != 2 or kwargs:
+            raise TypeError(f"Layer '{self.name}' ({self.op}) takes two tensors.")
+        return list(args), {}
+
+    def _make_core(self, input_shapes):
+        from .. import _core
+        a, b = input_shapes
+        broadcast_shapes(a, b, self.name)
+        return _core.BinaryOp(self.op)
+
+    def compute_output_shape(self, input_shapes):
+        a, b = input_shapes
+        return broadcast_shapes(a, b, self.name)
+
+    def _output_has_mask(self, input_has_mask):
+        return any(input_has_mask)
+
+    def get_config(self):
+        return {**super().get_config(), "op": self.op}
+
+
+class UnaryOp(Layer):
+    """y = f(x) element by element: "negative", "exp", "log", "sqrt", "square", "abs",
+    "affine" (scale·x + shift), "reciprocal" (scale / x), "power" (x ** scale).
+    Any shape; the mask passes through."""
+
+    _float_inputs = True
+
+    def __init__(self, op, scale=1.0, shift=0.0, name=None, **kwargs):
+        if op not in UNARY_OPS:
+            raise ValueError(f"Unknown op {op!r} for UnaryOp. Valid ops: "
+                             + ", ".join(UNARY_OPS) + ".")
+        for arg, v in (("scale", scale), ("shift", shift)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
+                raise ValueError(f"UnaryOp `{arg}` must be a finite number; received {v!r}")
+        self.op, self.scale, self.shift = op, float(scale), float(shift)
+        super().__init__(name=name or _unique(op), **kwargs)
+
+    def _make_core(self, input_shapes):
+        from .. import _core
+        return _core.UnaryOp(self.op, self.scale, self.shift)
+
+    def compute_output_shape(self, input_shapes):
+        return tuple(input_shapes[0])
+
+    def get_config(self):
+        return {**super().get_config(), "op": self.op, "scale": self.scale,
+                "shift": self.shift}
+
+
+class Constant(Layer):
+    """A fixed array inside the graph (no batch axis): what `ops.arange(T)` gives inside a
+    traced `call`, e.g. the positions an Embedding turns into a (T, C) table."""
+
+    def __init__(self, value, name=None, **kwargs):
+        super().__init__(name=name or _unique("constant"), **kwargs)
+        a = np.asarray(value)
+        if a.dtype.kind in "iub":
+            if a.size and (a.min() < -2**31 or a.max() >= 2**31):
+                raise ValueError(f"Constant '{self.name}': integer values must fit int32.")
+            a = a.astype(np.int32)
+        elif a.dtype.kind == "f":
+            a = a.astype(np.float32)
+        else:
+            raise TypeError(f"Constant '{self.name}' holds numbers; received {a.dtype} values.")
+        if a.ndim < 1:
+            raise ValueError(f"Constant '{self.name}' needs rank >= 1; received a scalar.")
+        self.value = a
+
+    def _input_list(self, *args, **kwargs):
+        return [], {}
+
+    def __call__(self):
+        from .base import Node, SymbolicTensor
+        if not self.built:
+            self.build([])
+        node = Node(self, [])
+        dtype = "int32" if self.value.dtype == np.int32 else "float32"
+        node.output = SymbolicTensor(self.value.shape, dtype, node=node, name=self.name)
+        node.output.batched = False
+        node.output.constant = self.value
+        node.call_structure = ((), {})
+        self._nodes.append(node)
+        return node.output
+
+    def _make_core(self, input_shapes):
+        from .. import _core
+        return _core.Constant(self.value)
+
+    def get_config(self):
+        return {**super().get_config(), "value": self.value.tolist()}
+
+
+def _unique(base):
+    from .base import unique_name
+    return unique_name(base)
