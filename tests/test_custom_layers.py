@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import seqattn
-from seqattn import layers, ops
+from seqattn import layers
 
 
 class Residual(layers.Layer):

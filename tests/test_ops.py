@@ -7,7 +7,7 @@ import pytest
 
 import seqattn
 from seqattn import layers, ops
-from seqattn.layers.math_ops import BinaryOp, Constant, UnaryOp
+from seqattn.layers.math_ops import BinaryOp, UnaryOp
 from conftest import run_with_each_thread_count
 
 SHAPE_PAIRS = [((2, 3, 4), (2, 3, 4)), ((2, 3, 4), (3, 4)), ((2, 3, 4), (4,)),

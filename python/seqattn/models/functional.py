@@ -40,7 +40,7 @@ class Model(Trainer, DataAdapter):
     def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
         subclassed = type(self).call is not Model.call
         if kwargs:
-            raise TypeError(f"Model got unexpected keyword argument(s): "
+            raise TypeError("Model got unexpected keyword argument(s): "
                             + ", ".join(sorted(kwargs)))
         if subclassed and inputs is None and outputs is None:
             # Keras model subclassing: layers come in __init__, the graph from `call` on the
