@@ -22,6 +22,7 @@
 #include "graph.hpp"
 #include "layer_norm.hpp"
 #include "losses.hpp"
+#include "matmul.hpp"
 #include "merge.hpp"
 #include "optimizers.hpp"
 #include "parallel.hpp"
@@ -379,6 +380,10 @@ PYBIND11_MODULE(_core, m) {
            py::arg("shift") = 0.0)
       .def_property_readonly("op", &UnaryOp::op_name);
 
+  py::class_<Where, Layer, std::shared_ptr<Where>>(m, "Where").def(py::init<>());
+
+  py::class_<MatMul, Layer, std::shared_ptr<MatMul>>(m, "MatMul").def(py::init<>());
+
   // value: int32 ids (any integer array, checked to fit int32) or float32 features.
   py::class_<Constant, Layer, std::shared_ptr<Constant>>(m, "Constant")
       .def(py::init([](const py::array& value) {
@@ -486,11 +491,13 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<Graph, std::shared_ptr<Graph>>(m, "Graph")
       .def(py::init<int>(), py::arg("num_inputs"))
-      .def("add_node", [](Graph& g, std::shared_ptr<Layer> layer, std::vector<int> inputs, bool causal) {
+      .def("add_node", [](Graph& g, std::shared_ptr<Layer> layer, std::vector<int> inputs, bool causal,
+                          std::shared_ptr<Layer> shares) {
         CallOptions o;
         o.causal = causal;
-        return g.add_node(std::move(layer), std::move(inputs), o);
-      }, py::arg("layer"), py::arg("inputs"), py::arg("causal") = false)
+        return g.add_node(std::move(layer), std::move(inputs), o, std::move(shares));
+      }, py::arg("layer"), py::arg("inputs"), py::arg("causal") = false,
+         py::arg("shares") = nullptr)
       .def("set_outputs", &Graph::set_outputs, py::arg("values"))
       .def("compile", [](Graph& g, std::vector<std::shared_ptr<Loss>> losses,
                          std::vector<double> loss_weights, std::shared_ptr<Optimizer> optimizer) {

@@ -27,18 +27,6 @@ UnaryKind unary_kind(const std::string& op) {
   throw std::invalid_argument("UnaryOp: unknown op '" + op + "'");
 }
 
-// NumPy broadcasting of two shapes, or an empty optional-like flag when they do not fit.
-bool broadcast(const Shape& a, const Shape& b, Shape& out) {
-  const std::size_t r = std::max(a.size(), b.size());
-  out.assign(r, 1);
-  for (std::size_t i = 0; i < r; ++i) {
-    const Index da = i < r - a.size() ? 1 : a[i - (r - a.size())];
-    const Index db = i < r - b.size() ? 1 : b[i - (r - b.size())];
-    if (da != db && da != 1 && db != 1) return false;
-    out[i] = da == 1 ? db : da;
-  }
-  return true;
-}
 }  // namespace
 
 // ------------------------------------------------------------------ BinaryOp
@@ -49,64 +37,99 @@ std::string BinaryOp::op_name() const {
   return names[static_cast<int>(op_)];
 }
 
-Shape BinaryOp::output_shape(const std::vector<Shape>& in) const {
-  if (in.size() != 2 || in[0].empty() || in[1].empty())
-    throw std::invalid_argument("Layer '" + name + "' (" + op_name() +
-                                ") takes two tensors of rank >= 1");
+bool Broadcast::shape(std::initializer_list<const Shape*> in, Shape& out) {
+  std::size_t r = 0;
+  for (const Shape* s : in) r = std::max(r, s->size());
+  out.assign(r, 1);
+  for (const Shape* s : in)
+    for (std::size_t i = 0; i < s->size(); ++i) {
+      Index& o = out[r - s->size() + i];
+      const Index d = (*s)[i];
+      if (d != 1 && o != 1 && d != o) return false;
+      if (d != 1) o = d;
+    }
+  return static_cast<int>(r) <= kMaxRank;
+}
+
+void Broadcast::set(std::initializer_list<const Shape*> in, const Shape& out) {
+  rank = static_cast<int>(out.size());
+  for (int i = 0; i < rank; ++i) dims[i] = out[i];
+  std::size_t k = 0;
+  for (const Shape* shape : in) {
+    const Shape& s = *shape;
+    const int lead = rank - static_cast<int>(s.size());
+    Index stride = 1;
+    for (int i = rank - 1; i >= 0; --i) {
+      const Index d = i < lead ? 1 : s[i - lead];
+      strides[k][i] = d == 1 ? 0 : stride;
+      stride *= d;
+    }
+    ++k;
+  }
+}
+
+namespace {
+// The broadcast output shape, or std::invalid_argument naming the layer and every shape.
+Shape broadcast_or_throw(const Layer& layer, const std::string& what,
+                         const std::vector<Shape>& in) {
+  std::string shapes;
+  for (const Shape& s : in) {
+    if (s.empty())
+      throw std::invalid_argument("Layer '" + layer.name + "' (" + what +
+                                  ") takes tensors of rank >= 1");
+    shapes += (shapes.empty() ? "" : " and ") + shape_str(s);
+  }
   Shape out;
-  if (!broadcast(in[0], in[1], out))
-    throw std::invalid_argument("Layer '" + name + "' (" + op_name() +
-                                "): cannot broadcast shapes " + shape_str(in[0]) + " and " +
-                                shape_str(in[1]));
-  if (static_cast<int>(out.size()) > kMaxRank)
-    throw std::invalid_argument("Layer '" + name + "' (" + op_name() + "): tensors of rank " +
-                                std::to_string(out.size()) + " exceed the supported rank " +
-                                std::to_string(kMaxRank));
+  const bool fits = in.size() == 2 ? Broadcast::shape({&in[0], &in[1]}, out)
+                                   : Broadcast::shape({&in[0], &in[1], &in[2]}, out);
+  if (!fits)
+    throw std::invalid_argument("Layer '" + layer.name + "' (" + what +
+                                "): cannot broadcast shapes " + shapes + " (at most rank " +
+                                std::to_string(Broadcast::kMaxRank) + ")");
   return out;
 }
 
-void BinaryOp::set_strides(const Shape& a, const Shape& b, const Shape& out) {
-  rank_ = static_cast<int>(out.size());
-  for (int i = 0; i < rank_; ++i) out_dims_[i] = out[i];
-  const Shape* shapes[2] = {&a, &b};
-  for (int k = 0; k < 2; ++k) {
-    const Shape& s = *shapes[k];
-    const int lead = rank_ - static_cast<int>(s.size());
-    Index stride = 1;
-    for (int i = rank_ - 1; i >= 0; --i) {
-      const Index d = i < lead ? 1 : s[i - lead];
-      strides_[k][i] = d == 1 ? 0 : stride;
-      stride *= d;
+// out.mask = AND of the masks of the inputs aligned with the output's (B, T) axes.
+void and_aligned_masks(const LayerInputs& in, const Shape& shape, std::size_t first,
+                       std::size_t end, Mask& mask) {
+  mask.clear();
+  for (std::size_t k = first; k < end; ++k) {
+    const Mask* m = in.mask_of(k);
+    if (!m || shape.size() < 2 || m->B != shape[0] || m->T != shape[1]) continue;
+    if (mask.empty()) {
+      mask.assign(*m);
+    } else {
+      for (std::size_t i = 0; i < mask.data.size(); ++i)
+        mask.data[i] = mask.data[i] && m->data[i];
     }
   }
 }
+}  // namespace
 
-Index BinaryOp::row_offset(int k, Index r) const {
-  Index off = 0;
-  for (int i = rank_ - 2; i >= 0; --i) {
-    off += (r % out_dims_[i]) * strides_[k][i];
-    r /= out_dims_[i];
-  }
-  return off;
+Shape BinaryOp::output_shape(const std::vector<Shape>& in) const {
+  if (in.size() != 2)
+    throw std::invalid_argument("Layer '" + name + "' (" + op_name() + ") takes two tensors");
+  return broadcast_or_throw(*this, op_name(), in);
 }
 
 // Forward: out[i] = a[off_a(i)] op b[off_b(i)], one output row (last axis) per task.
 void BinaryOp::forward(const LayerInputs& in, LayerOutput& out, const Context&) {
   const Tensor& a = *in.x[0];
   const Tensor& b = *in.x[1];
-  Shape shape;
-  broadcast(a.shape, b.shape, shape);
-  set_strides(a.shape, b.shape, shape);
-  out.y.resize(shape);
-  const Index W = out_dims_[rank_ - 1], rows = out.y.size() / (W ? W : 1);
-  const Index sa = strides_[0][rank_ - 1], sb = strides_[1][rank_ - 1];
+  out.y.shape.clear();
+  Broadcast::shape({&a.shape, &b.shape}, out.y.shape);
+  out.y.resize_data();
+  bc_.set({&a.shape, &b.shape}, out.y.shape);
+  const Index W = bc_.width(), rows = W ? out.y.size() / W : 0;
+  const Index sa = bc_.inner(0), sb = bc_.inner(1);
   const float* pa = a.ptr();
   const float* pb = b.ptr();
   float* y = out.y.ptr();
   const BinaryKind op = op_;
+  const Broadcast& bc = bc_;
   parallel_for(rows, out.y.size() >= kParallelMin, [&](Index r) {
-    const float* ar = pa + row_offset(0, r);
-    const float* br = pb + row_offset(1, r);
+    const float* ar = pa + bc.offset(0, r);
+    const float* br = pb + bc.offset(1, r);
     float* yr = y + r * W;
     for (Index j = 0; j < W; ++j) {
       const float u = ar[j * sa], v = br[j * sb];
@@ -114,18 +137,7 @@ void BinaryOp::forward(const LayerInputs& in, LayerOutput& out, const Context&) 
             : op == BinaryKind::Multiply ? u * v : u / v;
     }
   });
-  // mask = AND of the masks of inputs aligned with the output's (B, T) axes.
-  out.mask.clear();
-  for (int k = 0; k < 2; ++k) {
-    const Mask* m = in.mask_of(k);
-    if (!m || rank_ < 2 || m->B != shape[0] || m->T != shape[1]) continue;
-    if (out.mask.empty()) {
-      out.mask.assign(*m);
-    } else {
-      for (std::size_t i = 0; i < out.mask.data.size(); ++i)
-        out.mask.data[i] = out.mask.data[i] && m->data[i];
-    }
-  }
+  and_aligned_masks(in, out.y.shape, 0, 2, out.mask);
 }
 
 // Backward: d(input k) += reduce(dy · ∂out/∂input_k) over the axes where input k repeats.
@@ -133,18 +145,17 @@ void BinaryOp::forward(const LayerInputs& in, LayerOutput& out, const Context&) 
 // input is accumulated in output order on one thread (a fixed summation order).
 void BinaryOp::backward(const LayerInputs& in, const LayerOutput&, const Tensor& dy,
                         const std::vector<Tensor*>& dx, const Context&) {
-  const Tensor& a = *in.x[0];
-  const Tensor& b = *in.x[1];
-  const Index W = out_dims_[rank_ - 1], rows = dy.size() / (W ? W : 1);
-  const float* pa = a.ptr();
-  const float* pb = b.ptr();
+  const Index W = bc_.width(), rows = W ? dy.size() / W : 0;
+  const float* pa = in.x[0]->ptr();
+  const float* pb = in.x[1]->ptr();
   const float* g = dy.ptr();
   const BinaryKind op = op_;
+  const Broadcast& bc = bc_;
+  const Index sa = bc.inner(0), sb = bc.inner(1);
   for (int k = 0; k < 2; ++k) {
     if (!dx[k]) continue;
     float* d = dx[k]->ptr();
-    const Index sa = strides_[0][rank_ - 1], sb = strides_[1][rank_ - 1];
-    const Index sk = strides_[k][rank_ - 1];
+    const Index sk = bc.inner(k);
     // ∂(a op b)/∂a, ∂/∂b at one element, times the incoming gradient.
     auto term = [=](float u, float v, float gi) {
       switch (op) {
@@ -155,11 +166,65 @@ void BinaryOp::backward(const LayerInputs& in, const LayerOutput&, const Tensor&
       }
     };
     auto row = [&](Index r) {
-      const float* ar = pa + row_offset(0, r);
-      const float* br = pb + row_offset(1, r);
-      float* dr = d + row_offset(k, r);
+      const float* ar = pa + bc.offset(0, r);
+      const float* br = pb + bc.offset(1, r);
+      float* dr = d + bc.offset(k, r);
       const float* gr = g + r * W;
       for (Index j = 0; j < W; ++j) dr[j * sk] += term(ar[j * sa], br[j * sb], gr[j]);
+    };
+    if (in.x[k]->size() == dy.size()) {
+      parallel_for(rows, dy.size() >= kParallelMin, row);
+    } else {
+      for (Index r = 0; r < rows; ++r) row(r);
+    }
+  }
+}
+
+// --------------------------------------------------------------------- Where
+Shape Where::output_shape(const std::vector<Shape>& in) const {
+  if (in.size() != 3)
+    throw std::invalid_argument("Layer '" + name + "' (where) takes cond, x and y");
+  return broadcast_or_throw(*this, "where", in);
+}
+
+void Where::forward(const LayerInputs& in, LayerOutput& out, const Context&) {
+  const Tensor& c = *in.x[0];
+  const Tensor& x = *in.x[1];
+  const Tensor& y = *in.x[2];
+  out.y.shape.clear();
+  Broadcast::shape({&c.shape, &x.shape, &y.shape}, out.y.shape);
+  out.y.resize_data();
+  bc_.set({&c.shape, &x.shape, &y.shape}, out.y.shape);
+  const Broadcast& bc = bc_;
+  const Index W = bc.width(), rows = W ? out.y.size() / W : 0;
+  const Index sc = bc.inner(0), sx = bc.inner(1), sy = bc.inner(2);
+  float* o = out.y.ptr();
+  parallel_for(rows, out.y.size() >= kParallelMin, [&](Index r) {
+    const float* cr = c.ptr() + bc.offset(0, r);
+    const float* xr = x.ptr() + bc.offset(1, r);
+    const float* yr = y.ptr() + bc.offset(2, r);
+    for (Index j = 0; j < W; ++j) o[r * W + j] = cr[j * sc] != 0.0f ? xr[j * sx] : yr[j * sy];
+  });
+  and_aligned_masks(in, out.y.shape, 1, 2, out.mask);
+}
+
+void Where::backward(const LayerInputs& in, const LayerOutput&, const Tensor& dy,
+                     const std::vector<Tensor*>& dx, const Context&) {
+  const Broadcast& bc = bc_;
+  const Index W = bc.width(), rows = W ? dy.size() / W : 0;
+  const float* c = in.x[0]->ptr();
+  const float* g = dy.ptr();
+  const Index sc = bc.inner(0);
+  for (int k = 1; k < 3; ++k) {
+    if (!dx[k]) continue;
+    float* d = dx[k]->ptr();
+    const Index sk = bc.inner(k);
+    const bool when = k == 1;  // x takes dy where cond holds, y where it does not
+    auto row = [&](Index r) {
+      const float* cr = c + bc.offset(0, r);
+      float* dr = d + bc.offset(k, r);
+      for (Index j = 0; j < W; ++j)
+        if ((cr[j * sc] != 0.0f) == when) dr[j * sk] += g[r * W + j];
     };
     if (in.x[k]->size() == dy.size()) {
       parallel_for(rows, dy.size() >= kParallelMin, row);

@@ -7,10 +7,36 @@
 // case that matters: its gradient is the sum of dy over B, in a fixed order.
 #pragma once
 #include <array>
+#include <initializer_list>
 
 #include "layer.hpp"
 
 namespace seqattn {
+
+// NumPy broadcasting of up to three inputs onto one output shape: each input's element
+// stride along every output axis (0 where it repeats). Work is done per output row (all axes
+// but the last), so an input's offset is computed once per row.
+struct Broadcast {
+  static constexpr int kMaxRank = 8;
+  static constexpr int kMaxInputs = 3;
+  int rank = 0;
+  std::array<Index, kMaxRank> dims{};
+  std::array<std::array<Index, kMaxRank>, kMaxInputs> strides{};
+  // The broadcast shape of `in`; false when they do not broadcast.
+  // (initializer lists: a step calls these with no heap allocation)
+  static bool shape(std::initializer_list<const Shape*> in, Shape& out);
+  void set(std::initializer_list<const Shape*> in, const Shape& out);
+  Index width() const { return dims[rank - 1]; }
+  Index inner(int k) const { return strides[k][rank - 1]; }
+  Index offset(int k, Index row) const {
+    Index off = 0;
+    for (int i = rank - 2; i >= 0; --i) {
+      off += (row % dims[i]) * strides[k][i];
+      row /= dims[i];
+    }
+    return off;
+  }
+};
 
 enum class BinaryKind { Add, Subtract, Multiply, Divide };
 
@@ -26,18 +52,25 @@ class BinaryOp : public Layer {
   void backward(const LayerInputs& in, const LayerOutput& out, const Tensor& dy,
                 const std::vector<Tensor*>& dx, const Context& ctx) override;
 
-  static constexpr int kMaxRank = 8;
 
  private:
   BinaryKind op_;
-  // Per input: its element stride along each output axis (0 where it repeats); set by
-  // forward for the current shapes and reused by backward.
-  std::array<std::array<Index, kMaxRank>, 2> strides_{};
-  std::array<Index, kMaxRank> out_dims_{};
-  int rank_ = 0;
-  void set_strides(const Shape& a, const Shape& b, const Shape& out);
-  // Offset of output row r (all axes but the last) in input k.
-  Index row_offset(int k, Index r) const;
+  Broadcast bc_;  // set by forward for the current shapes, reused by backward
+};
+
+// out = cond ? x : y element by element (Keras ops.where), broadcast; cond is float (non-zero
+// = true) and gets no gradient; x gets dy where cond holds, y elsewhere. The unselected
+// branch never leaks into the output (a NaN there stays out). Mask: x's, if aligned.
+class Where : public Layer {
+ public:
+  std::string kind() const override { return "Where"; }
+  Shape output_shape(const std::vector<Shape>& in) const override;
+  void forward(const LayerInputs& in, LayerOutput& out, const Context& ctx) override;
+  void backward(const LayerInputs& in, const LayerOutput& out, const Tensor& dy,
+                const std::vector<Tensor*>& dx, const Context& ctx) override;
+
+ private:
+  Broadcast bc_;
 };
 
 enum class UnaryKind { Negative, Exp, Log, Sqrt, Square, Abs, Affine, Reciprocal, Power };

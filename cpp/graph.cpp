@@ -56,8 +56,23 @@ Graph::Graph(int num_inputs) : num_inputs_(num_inputs), values_(num_inputs), mas
   input_readers_.resize(static_cast<std::size_t>(num_inputs > 0 ? num_inputs : 0));
 }
 
-int Graph::add_node(std::shared_ptr<Layer> layer, std::vector<int> inputs, CallOptions options) {
+int Graph::add_node(std::shared_ptr<Layer> layer, std::vector<int> inputs, CallOptions options,
+                    std::shared_ptr<Layer> shares) {
   const int id = static_cast<int>(values_.size());
+  if (shares) {
+    bool known = false;
+    for (const auto& l : layers_) known = known || l == shares;
+    if (!known || shares == layer)
+      throw std::invalid_argument("Graph: a shared call must copy a layer added before it");
+    auto& a = layer->params();
+    auto& b = shares->params();
+    bool same = a.size() == b.size();
+    for (std::size_t i = 0; same && i < a.size(); ++i) same = a[i].shape == b[i].shape;
+    if (!same)
+      throw std::invalid_argument("Graph: layer '" + layer->name + "' cannot share the weights "
+                                  "of '" + shares->name + "' (different weight shapes)");
+    shares_.push_back({layer.get(), shares.get()});
+  }
   for (int v : inputs)
     if (v >= id) throw std::invalid_argument("Graph: a node may only read earlier values");
   for (std::size_t j = 0; j < inputs.size(); ++j) {
@@ -159,8 +174,12 @@ void Graph::wire() {
     steps_.push_back(std::move(s));
   }
   params_.clear();
-  for (auto& l : layers_)
-    for (auto& p : l->params()) params_.push_back(&p);
+  for (auto& l : layers_) {
+    bool copy = false;
+    for (const Share& sh : shares_) copy = copy || sh.copy == l.get();
+    if (!copy)
+      for (auto& p : l->params()) params_.push_back(&p);
+  }
   chunk_params(params_, grad_chunks_);
   grad_zeroed_.assign(values_.size(), 0);
   wired_ = true;
@@ -192,6 +211,7 @@ void Graph::forward(const std::vector<Tensor>& inputs, bool training) {
   }
   ctx_.training = training;
   ctx_.step = step;
+  copy_shared_weights();
   if (!profiling) {
     forward_steps(Untimed{});
     return;
@@ -270,10 +290,36 @@ double Graph::losses_and_seeds(const std::vector<Tensor>& y_true, const float* s
 void Graph::backward() {
   if (!profiling) {
     backward_steps(Untimed{});
-    return;
+  } else {
+    if (node_times_.size() != nodes_.size()) reset_profile();
+    backward_steps(Timed(node_times_, &NodeTimes::backward));
   }
-  if (node_times_.size() != nodes_.size()) reset_profile();
-  backward_steps(Timed(node_times_, &NodeTimes::backward));
+  add_shared_grads();
+}
+
+void Graph::copy_shared_weights() {
+  for (const Share& sh : shares_) {
+    auto& to = sh.copy->params();
+    auto& from = sh.source->params();
+    for (std::size_t i = 0; i < to.size(); ++i)
+      std::copy(from[i].value.begin(), from[i].value.end(), to[i].value.begin());
+  }
+}
+
+void Graph::add_shared_grads() {
+  for (const Share& sh : shares_) {
+    auto& from = sh.copy->params();
+    auto& to = sh.source->params();
+    for (std::size_t i = 0; i < to.size(); ++i) {
+      float* g = to[i].grad.data();
+      float* c = from[i].grad.data();
+      const Index n = to[i].size();
+      parallel_for(n, n >= 32768, [&](Index j) {
+        g[j] += c[j];
+        c[j] = 0.0f;  // the copy's gradients start from zero in the next backward pass
+      });
+    }
+  }
 }
 
 template <class Timer> void Graph::backward_steps(const Timer& timer) {

@@ -24,7 +24,14 @@ class Graph {
   explicit Graph(int num_inputs);
   // Adds a call of `layer` on the given values (-1 = absent optional input) with that call's
   // options; returns the id of the value it produces.
-  int add_node(std::shared_ptr<Layer> layer, std::vector<int> inputs, CallOptions options = {});
+  //
+  // Layer sharing: a layer keeps one call's activations between forward and backward, so a
+  // second call of a layer in one graph runs on a copy of it (`layer`, built like `shares`),
+  // whose weights are copied from `shares` before every forward pass and whose gradients are
+  // added into `shares`'s after every backward pass (in node order: fixed sums). params() and
+  // the optimizer see only `shares`.
+  int add_node(std::shared_ptr<Layer> layer, std::vector<int> inputs, CallOptions options = {},
+               std::shared_ptr<Layer> shares = nullptr);
 
   // The boundary for model input i: the caller's array as the tensor its readers expect
   // (token ids checked against the smallest vocabulary among the embeddings reading it, or
@@ -134,6 +141,13 @@ class Graph {
   };
   std::vector<InputReaders> input_readers_;
   std::vector<Step> steps_;       // run order (wire())
+  struct Share {
+    Layer* copy;
+    Layer* source;
+  };
+  std::vector<Share> shares_;  // second calls of a layer (add_node), in node order
+  void copy_shared_weights();  // source -> copy, before a forward pass
+  void add_shared_grads();     // copy -> source, after a backward pass; clears the copy's
   std::vector<std::shared_ptr<Layer>> layers_;
   std::vector<Tensor> values_;  // forward values, indexed by value id
   std::vector<Mask> masks_;     // their padding masks (empty = none)

@@ -2164,8 +2164,8 @@ TE_BAD = {
                     (ValueError,)),
     "rank_2_input": ("inp = seqattn.Input(shape=(4,))", "out = te(inp)", (ValueError,)),
     "eager_array": ("x = np.ones((1, 3, 4), np.float32)", "out = te(x)", (TypeError,)),
-    "called_twice": ("inp = seqattn.Input(shape=(3, 4))\n_ = te(inp)", "out = te(inp)",
-                     (ValueError,)),
+    "called_again_on_another_width": ("inp = seqattn.Input(shape=(3, 4))\n_ = te(inp)",
+                                      "out = te(seqattn.Input(shape=(3, 8)))", (ValueError,)),
     "call_kwargs": ("inp = seqattn.Input(shape=(3, 4))", "out = te(inp, training=True)",
                     (ValueError, TypeError)),
     "unbuilt_set_weights": ("", "te.set_weights([np.zeros(3)])", (ValueError,)),
@@ -2176,7 +2176,8 @@ TE_BAD = {
 @given(bad=st.sampled_from(sorted(TE_BAD)), heads=st.sampled_from([2, 4]))
 def transformer_encoder_refusals(bad, heads):
     """TransformerEncoder: a width not divisible by num_heads, token ids, a rank-2 input, an
-    eager call on an array, a second call, unknown call arguments, set_weights before it is
+    eager call on an array, a later call (layer sharing) on another width, unknown call
+    arguments, set_weights before it is
     built -> ValueError/TypeError naming the block."""
     setup, act, types = TE_BAD[bad]
     o = run_case(lines(f"te = layers.TransformerEncoder(8, {heads}, name='probe_te')", setup), act)

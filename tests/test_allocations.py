@@ -56,6 +56,27 @@ SCRIPT = textwrap.dedent("""
         m.compile(optimizer=optimizer, loss="binary_crossentropy")
         return m
 
+    class Positions(L.Layer):  # a Keras-style custom layer: ops.arange, a broadcast add
+        def __init__(self):
+            super().__init__()
+            self.pos = L.Embedding(T, C)
+
+        def call(self, x):
+            return x + self.pos(seqattn.ops.arange(0, T))
+
+    def keras_style(optimizer):
+        # a custom layer, a layer called twice (a tied copy), ops: scalars, matmul, where
+        inp = seqattn.Input(shape=(T,), dtype="int32")
+        x = Positions()(L.Embedding(V, C)(inp))
+        shared = L.Dense(C, activation="relu")
+        x = shared(shared(x)) * 0.5 - x / 3.0
+        x = seqattn.ops.matmul(x, np.full((C, C), 1.0 / C, np.float32))
+        x = seqattn.ops.where(x, x, seqattn.ops.exp(x))
+        out = L.Dense(1, activation="sigmoid")(L.GlobalAveragePooling1D()(x))
+        m = seqattn.Model(inputs=inp, outputs=out)
+        m.compile(optimizer=optimizer, loss="binary_crossentropy")
+        return m
+
     rng = np.random.default_rng(0)
     ids = rng.integers(0, V, size=(4 * B, T)).astype(np.int32)
     ids[:, T // 2:] *= rng.integers(0, 2, size=(4 * B, T - T // 2))  # padding (id 0)
@@ -67,7 +88,9 @@ SCRIPT = textwrap.dedent("""
             ("classifier/sgd", lambda: classifier(seqattn.optimizers.SGD(0.01, momentum=0.9)),
              ids, rng.integers(0, 3, size=4 * B)),
             ("causal/adamw", lambda: causal(seqattn.optimizers.AdamW(1e-3)),
-             feats, rng.integers(0, 2, size=(4 * B, 1)).astype(np.float32))]:
+             feats, rng.integers(0, 2, size=(4 * B, 1)).astype(np.float32)),
+            ("keras_style/adam", lambda: keras_style(seqattn.optimizers.Adam(1e-3)),
+             ids, rng.integers(0, 2, size=(4 * B, 1)).astype(np.float32))]:
         model = build()
         probe.alloc_probe_reset()
         model.fit(x, y, batch_size=B, epochs=1, verbose=0)

@@ -247,7 +247,7 @@ def test_keras_io_argument_order_is_caught_with_the_right_order():
 @pytest.mark.parametrize("module,name,advice", [
     ("layers", "LSTM", "MultiHeadAttention"), ("layers", "BatchNormalization",
                                                "LayerNormalization"),
-    ("layers", "Dens", "did you mean Dense"), ("ops", "matmul", "layers.Dense"),
+    ("layers", "Dens", "did you mean Dense"), ("ops", "einsum", "ops.matmul"),
     ("optimizers", "Nadam", "Adam")])
 def test_missing_keras_names_point_to_the_seqattn_equivalent(module, name, advice):
     with pytest.raises(AttributeError, match=advice):

@@ -186,11 +186,13 @@ def test_set_weights_shape_mismatch_names_the_weight():
         layer.set_weights([np.ones((2, 3))])
 
 
-def test_layer_reuse_within_one_model_is_rejected_clearly():
-    dense = layers.Dense(3)
-    x = seqattn.Input((3,))
-    with pytest.raises(ValueError, match="Layer 'dense.*' is called twice in model"):
-        seqattn.Model(x, dense(dense(x)))
+def test_scores_of_a_shared_attentions_later_call_are_refused_clearly():
+    mha = layers.MultiHeadAttention(2, 2)
+    x = seqattn.Input((4, 3))
+    h = mha(x, x)
+    out, scores = mha(h, h, return_attention_scores=True)
+    with pytest.raises(ValueError, match="called twice .* return_attention_scores=True"):
+        seqattn.Model(x, [out, scores])
 
 
 def test_one_layer_serves_two_models():

@@ -7,7 +7,7 @@ import pytest
 
 import seqattn
 from seqattn import layers, ops
-from seqattn.layers.math_ops import BinaryOp, UnaryOp
+from seqattn.layers.math_ops import BinaryOp, MatMul, UnaryOp, Where
 from conftest import run_with_each_thread_count
 
 SHAPE_PAIRS = [((2, 3, 4), (2, 3, 4)), ((2, 3, 4), (3, 4)), ((2, 3, 4), (4,)),
@@ -160,6 +160,8 @@ def test_symbolic_tensors_refuse_truth_values_and_unsupported_ops():
         x ** x
     with pytest.raises(ValueError, match="GlobalAveragePooling1D"):
         ops.mean(x, axis=0)
+    with pytest.raises(ValueError, match=r"last axis of \(None, 2\) must equal"):
+        ops.matmul(x, np.ones((3, 2), np.float32))
 
 
 def test_int_constants_out_of_range_for_an_embedding_are_refused():
@@ -194,3 +196,59 @@ def test_array_constants_in_a_model_save_and_load(tmp_path, rng):
     loaded = seqattn.load_model(tmp_path / "c.seqattn")
     x = rng.normal(size=(2, 4, 3)).astype(np.float32)
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("sa,sb", [((2, 3, 4), (2, 4, 5)), ((2, 3, 4), (4, 5)),
+                                   ((3, 4), (2, 4, 5)), ((2, 2, 3, 4), (2, 2, 4, 3))])
+def test_matmul_matches_float64(sa, sb, rng, threads):
+    a = rng.normal(size=sa).astype(np.float32)
+    b = rng.normal(size=sb).astype(np.float32)
+    layer = MatMul()
+    layer.build([sa, sb])
+    y64 = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    dy = rng.normal(size=y64.shape).astype(np.float32)
+    r = run_with_each_thread_count(layer, [a, b], dy=dy)
+    da = np.matmul(dy.astype(np.float64), np.swapaxes(b, -1, -2).astype(np.float64))
+    db = np.matmul(np.swapaxes(a, -1, -2).astype(np.float64), dy.astype(np.float64))
+    np.testing.assert_allclose(r["y"], y64, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(r["dx"][0], _reduce_to(da, sa), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(r["dx"][1], _reduce_to(db, sb), rtol=1e-5, atol=1e-5)
+
+
+def test_where_matches_numpy_and_keeps_the_other_branch_out(rng, threads):
+    cond = (rng.random((2, 3, 4)) > 0.5).astype(np.float32)
+    x = rng.normal(size=(2, 3, 4)).astype(np.float32)
+    y = np.full((4,), np.nan, np.float32)  # a NaN branch, broadcast
+    y[1] = 7.0
+    layer = Where()
+    layer.build([(None, 3, 4), (None, 3, 4), (4,)])
+    dy = rng.normal(size=(2, 3, 4)).astype(np.float32)
+    r = run_with_each_thread_count(layer, [cond, x, y], dy=dy)
+    np.testing.assert_array_equal(r["y"], np.where(cond != 0, x, y))
+    np.testing.assert_array_equal(r["dx"][1], np.where(cond != 0, dy, 0))
+    np.testing.assert_allclose(r["dx"][2], _reduce_to(np.where(cond != 0, 0, dy)
+                                                      .astype(np.float64), (4,)), rtol=1e-6)
+
+
+def test_a_custom_attention_written_with_ops_trains_and_checks_out(rng):
+    """q kᵀ / sqrt(d) -> softmax -> · v, the way a Keras user writes attention by hand."""
+    class DotAttention(layers.Layer):
+        def __init__(self, d):
+            super().__init__()
+            self.d = d
+            self.q, self.k, self.v = layers.Dense(d), layers.Dense(d), layers.Dense(d)
+
+        def call(self, x):
+            q, k, v = self.q(x), self.k(x), self.v(x)
+            scores = ops.matmul(q, ops.transpose(k, (0, 2, 1))) / np.sqrt(self.d)
+            return ops.matmul(ops.softmax(scores), v)
+
+    if not hasattr(ops, "transpose"):
+        pytest.skip("ops.transpose needs the Permute layer")
+    inp = seqattn.Input((5, 4))
+    att = DotAttention(4)
+    out = layers.Dense(1, activation="sigmoid")(layers.GlobalAveragePooling1D()(att(inp)))
+    model = seqattn.Model(inp, out)
+    x = rng.normal(size=(6, 5, 4)).astype(np.float32)
+    y = rng.integers(0, 2, size=(6, 1)).astype(np.float32)
+    _finite_difference_check(model, x, y)

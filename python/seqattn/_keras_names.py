@@ -48,10 +48,7 @@ _ADVICE = {
         "Lion": "use AdamW",
     },
     "ops": {
-        "matmul": "use layers.Dense for x·W and layers.MultiHeadAttention for attention "
-                  "(a symbolic matmul is not in seqattn yet)",
-        "einsum": "use layers.Dense or layers.MultiHeadAttention",
-        "where": "use multiply by a 0/1 mask and add (a symbolic where is not in seqattn yet)",
+        "einsum": "use ops.matmul, layers.Dense or layers.MultiHeadAttention",
         "dot": "use layers.Dense",
     },
     "callbacks": {

@@ -112,6 +112,7 @@ class Node:
         self.call_structure = None  # (args, kwargs) of the user's call, for get_config
         self.output = None
         self.owner = None  # the composite block this call belongs to, if any
+        self.owner_call = None  # that block's call (tracing.CompositeCall)
         from .tracing import record
         record(self)
 
@@ -232,6 +233,21 @@ class Layer:
 
     def _initial_weights(self):
         return []
+
+    def _shared_copy(self, node, k):
+        """The C++ layer that runs call k >= 1 of this layer in one graph (layer sharing): a
+        fresh core for the call's input shapes, tied to this layer's weights by the graph
+        (graph.hpp). Its dropout stream is derived from this layer's seed and k, and the
+        global generator is left as it was (building a graph draws nothing)."""
+        from ..utils import global_rng
+        rng_state = global_rng().bit_generator.state
+        try:
+            core = self._make_core([None if x is None else x.shape for x in node.inputs])
+        finally:
+            global_rng().bit_generator.state = rng_state
+        core.name = self.name
+        core.seed = (int(self._core.seed) + k * 0x9E3779B97F4A7C15) % 2**64
+        return core
 
     def compute_output_shape(self, input_shapes):
         """Output shape (batch axis None) for the given input shapes."""

@@ -13,7 +13,7 @@ import inspect
 import numpy as np
 
 from .base import Layer, SymbolicTensor, is_symbolic
-from .tracing import Trace
+from .tracing import Trace, claim
 
 
 def _flatten(value):
@@ -79,10 +79,7 @@ def _trace(layer, first, args, kwargs):
         if o.node is None or id(o.node) not in made:
             raise ValueError(f"Layer '{layer.name}' ({type(layer).__name__}): `call` returned "
                              f"{o.name!r} unchanged; a custom layer must compute its output.")
-    for node in trace.nodes:
-        node.owner = layer  # the outermost custom layer owns its nested layers' calls
-    layer._call_structure = (args, kwargs)
-    layer._output_nodes = [o.node for o in flat]
+    claim(trace.nodes, layer, args, kwargs, flat[0].node)
     return outputs
 
 

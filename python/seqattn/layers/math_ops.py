@@ -150,3 +150,71 @@ class Constant(Layer):
 def _unique(base):
     from .base import unique_name
     return unique_name(base)
+
+
+class Where(Layer):
+    """y = x where cond else y (cond non-zero), broadcast; what `ops.where` adds to a graph.
+    cond gets no gradient; the unselected branch never reaches the output."""
+
+    _float_inputs = True
+
+    def __init__(self, name=None, **kwargs):
+        super().__init__(name=name or _unique("where"), **kwargs)
+
+    def _input_list(self, *args, **kwargs):
+        if len(args) != 3 or kwargs:
+            raise TypeError(f"Layer '{self.name}' takes cond, x and y.")
+        return list(args), {}
+
+    def _make_core(self, input_shapes):
+        from .. import _core
+        c, x, y = input_shapes
+        broadcast_shapes(broadcast_shapes(c, x, self.name), y, self.name)
+        return _core.Where()
+
+    def compute_output_shape(self, input_shapes):
+        c, x, y = input_shapes
+        return broadcast_shapes(broadcast_shapes(c, x, self.name), y, self.name)
+
+    def _output_has_mask(self, input_has_mask):
+        return bool(input_has_mask[1])
+
+
+class MatMul(Layer):
+    """c = a · b over the last two axes: a (..., M, K), b (..., K, N) with equal batch axes,
+    or one side a matrix shared by every batch item. What `ops.matmul` adds to a graph."""
+
+    _float_inputs = True
+
+    def __init__(self, name=None, **kwargs):
+        super().__init__(name=name or _unique("matmul"), **kwargs)
+
+    def _input_list(self, *args, **kwargs):
+        if len(args) != 2 or kwargs:
+            raise TypeError(f"Layer '{self.name}' (matmul) takes two tensors.")
+        return list(args), {}
+
+    def _make_core(self, input_shapes):
+        from .. import _core
+        self.compute_output_shape(input_shapes)
+        return _core.MatMul()
+
+    def compute_output_shape(self, input_shapes):
+        a, b = (tuple(s) for s in input_shapes)
+        if len(a) < 2 or len(b) < 2:
+            raise ValueError(f"ops.matmul ('{self.name}') needs tensors of rank >= 2; received "
+                             f"shapes {a} and {b}")
+        if a[-1] is not None and b[-2] is not None and a[-1] != b[-2]:
+            raise ValueError(f"ops.matmul ('{self.name}'): the last axis of {a} must equal the "
+                             f"second-to-last axis of {b}")
+        lead_a, lead_b = a[:-2], b[:-2]
+        if lead_a and lead_b and len(lead_a) != len(lead_b) or any(
+                x is not None and y is not None and x != y for x, y in zip(lead_a, lead_b)):
+            raise ValueError(f"ops.matmul ('{self.name}'): the batch axes of {a} and {b} must "
+                             "be equal (or one side a matrix)")
+        lead = tuple(x if x is not None else y for x, y in zip(lead_a, lead_b)) \
+            if lead_a and lead_b else (lead_a or lead_b)
+        return lead + (a[-2], b[-1])
+
+    def _output_has_mask(self, input_has_mask):
+        return bool(input_has_mask[0])

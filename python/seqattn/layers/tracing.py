@@ -50,3 +50,21 @@ def paused():
         yield
     finally:
         _state.stack = saved
+
+
+class CompositeCall:
+    """One call of a composite block (TransformerEncoder, a custom layer, a model used as a
+    layer): the arguments as the user wrote them (to replay it: saving, nesting) and the node
+    producing its output."""
+
+    def __init__(self, layer, args, kwargs, output_node):
+        self.layer, self.args, self.kwargs, self.output_node = layer, args, kwargs, output_node
+
+
+def claim(nodes, layer, args, kwargs, output_node) -> CompositeCall:
+    """Marks `nodes` as made by this call of `layer`; an enclosing block claims them again
+    later, so the outermost block owns them."""
+    call = CompositeCall(layer, args, kwargs, output_node)
+    for node in nodes:
+        node.owner, node.owner_call = layer, call
+    return call

@@ -14,6 +14,7 @@ from .dense import Dense, check_activation
 from .dropout import Dropout
 from .layer_norm import LayerNormalization
 from .merge import Add
+from .tracing import claim
 
 
 class TransformerEncoder(Layer):
@@ -84,13 +85,15 @@ class TransformerEncoder(Layer):
             raise TypeError(f"Layer '{self.name}' is a composite block: call it on a symbolic "
                             "tensor while defining a model (x = seqattn.Input(...)), then use "
                             "model.predict for arrays.")
-        if self._sublayers is not None:
-            raise ValueError(f"Layer '{self.name}' is already used in a model; create a new "
-                             "block to apply another one.")
         if len(inputs.shape) != 3 or inputs.dtype != "float32":
             raise ValueError(f"Input 0 of layer '{self.name}' must be float32 of shape "
                              f"(B, T, C); received {inputs.dtype} of shape {inputs.shape}")
-        self._build_sublayers(int(inputs.shape[-1]))
+        if self._sublayers is None:
+            self._build_sublayers(int(inputs.shape[-1]))
+        elif int(inputs.shape[-1]) != self._sublayers["output"].units:
+            raise ValueError(f"Layer '{self.name}' was built for width "
+                             f"{self._sublayers['output'].units}; a later call (layer sharing) "
+                             f"received width {inputs.shape[-1]}")
         try:
             return self._call_sublayers(inputs)
         except ValueError as e:
@@ -115,9 +118,7 @@ class TransformerEncoder(Layer):
         x = s["ffn_add"]([x, h])
         if not self.normalize_first:
             x = s["ffn_norm"](x)
-        for layer in s.values():
-            layer._nodes[-1].owner = self
-        self._call_structure = ((inputs,), {})
+        claim([layer._nodes[-1] for layer in s.values()], self, (inputs,), {}, x.node)
         self.built = True
         return x
 

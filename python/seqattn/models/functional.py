@@ -177,19 +177,23 @@ class Model(Trainer, DataAdapter):
         self._graph = None  # the C++ graph is built on first use
 
     def _check_single_use(self):
-        """Each C++ layer keeps one call's activations between forward and backward, so a
-        graph runs each layer once. A layer may still serve several models."""
-        seen = {}
+        """Layer sharing runs a second call on a tied copy (graph.hpp); attention scores of
+        such a call would come from the copy, which no AttentionScores node reads."""
+        seen = set()
         for node in self._nodes:
             if node.layer.hidden:
+                attention = node.layer.attention
+                if id(attention) in seen and node.inputs and \
+                        node.inputs[0].node.layer is not attention:  # pragma: no cover
+                    pass
                 continue
-            first = seen.setdefault(id(node.layer), node)
-            if first is not node:
+            if id(node.layer) in seen and node.call_args.get("return_attention_scores"):
                 raise ValueError(
-                    f"Layer '{node.layer.name}' is called twice in model '{self.name}'. seqattn "
-                    "runs each layer once per model (layer sharing within one model is not "
-                    "supported yet): create a second layer for the second call, and copy the "
-                    "weights with set_weights if they must start equal.")
+                    f"Layer '{node.layer.name}' is called twice in model '{self.name}' with "
+                    "return_attention_scores=True on a later call; seqattn returns the scores of "
+                    "a shared MultiHeadAttention's first call only. Ask for them there, or use "
+                    "a second layer.")
+            seen.add(id(node.layer))
 
     def _weight_layers(self):
         """This model's weight-holding layers in get_weights order (a model used as a layer
@@ -224,9 +228,14 @@ class Model(Trainer, DataAdapter):
 
     @property
     def layers(self) -> list[Layer]:
-        """The model's layers in call order; a composite block (TransformerEncoder) appears
-        once, in place of the layers it is made of."""
-        return [owner for owner, _, _ in self._layer_calls()]
+        """The model's layers in call order, each once (a shared layer too); a composite
+        block (TransformerEncoder, a custom layer) appears once, in place of its layers."""
+        seen, out = set(), []
+        for owner, _, _ in self._layer_calls():
+            if id(owner) not in seen:
+                seen.add(id(owner))
+                out.append(owner)
+        return out
 
     def _sources(self, layer):
         """Names of the layers (or Inputs) feeding `layer`, each once, in order; for a
@@ -245,25 +254,26 @@ class Model(Trainer, DataAdapter):
         return names
 
     def _layer_calls(self):
-        """(layer, first node, output node) per layer in `layers`, in call order: a composite
-        block (TransformerEncoder, a custom layer, a model used as a layer) spans several
-        nodes, from its first sub-layer call to the one producing its output. Its nodes need
-        not be adjacent (a second input of a custom layer may be computed between them)."""
+        """(layer, first node, output node) per call of a layer, in call order (a shared
+        layer has one entry per call): a composite block (TransformerEncoder, a custom
+        layer, a model used as a layer) spans several nodes, from its first sub-layer call to
+        the one producing its output. Its nodes need not be adjacent (a second input of a
+        custom layer may be computed between them)."""
         calls, index = [], {}
         for node in self._nodes:
             if node.layer.hidden:
                 continue
             owner = node.owner or node.layer
-            if id(owner) in index:
-                calls[index[id(owner)]][2] = node
+            key = id(node.owner_call) if node.owner is not None else id(node)
+            if key in index:
+                calls[index[key]][2] = node
             else:
-                index[id(owner)] = len(calls)
+                index[key] = len(calls)
                 calls.append([owner, node, node])
-        mine = {id(n) for n in self._nodes}
         for call in calls:
-            outs = getattr(call[0], "_output_nodes", None)
-            if outs and id(outs[0]) in mine:
-                call[2] = outs[0]
+            out = getattr(call[1].owner_call, "output_node", None)
+            if out is not None:
+                call[2] = out
         return calls
 
     def get_layer(self, name=None, index=None):
@@ -289,10 +299,15 @@ class Model(Trainer, DataAdapter):
             graph_inputs, _ = self._graph_inputs()
             graph = _core.Graph(len(graph_inputs))
             ids = {id(t): i for i, t in enumerate(graph_inputs)}
+            calls = {}  # layer -> how many of its calls were added (layer sharing)
             for node in self._core_nodes():
                 refs = [-1 if x is None else ids[id(x)] for x in node.inputs]
+                k = calls[id(node.layer)] = calls.get(id(node.layer), -1) + 1
+                core, shares = node.layer._core, None
+                if k:  # a second call runs on a copy tied to the layer's weights (graph.hpp)
+                    core, shares = node.layer._shared_copy(node, k), node.layer._core
                 ids[id(node.output)] = graph.add_node(
-                    node.layer._core, refs, **node.layer._call_options(node.call_args))
+                    core, refs, shares=shares, **node.layer._call_options(node.call_args))
             graph.set_outputs([ids[id(t)] for t in self.outputs])
             self._graph = graph
             if self._losses is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..layers.base import SymbolicTensor, is_symbolic
-from ..layers.tracing import Trace, paused
+from ..layers.tracing import Trace, claim, paused
 
 
 def _remap(value, mapping):
@@ -45,8 +45,8 @@ def call_on_tensors(model, x):
     mapping = {id(inp): t for inp, t in zip(model.inputs, xs)}
     with Trace() as trace:
         for owner, first, last in model._layer_calls():
-            args, kwargs = (owner._call_structure if owner is not first.layer
-                            else first.call_structure)
+            args, kwargs = ((first.owner_call.args, first.owner_call.kwargs)
+                            if first.owner_call is not None else first.call_structure)
             out = owner(*_remap(args, mapping), **_remap(kwargs, mapping))
             outs = out if isinstance(out, tuple) else (out,)
             mapping[id(last.output)] = outs[0]
@@ -54,10 +54,7 @@ def call_on_tensors(model, x):
                 if node.layer.hidden and getattr(node.layer, "attention", None) is owner:
                     mapping[id(node.output)] = outs[1]
     outputs = [mapping[id(t)] for t in model.outputs]
-    for node in trace.nodes:
-        node.owner = model
-    model._call_structure = ((x,), {})
-    model._output_nodes = [o.node for o in outputs]
+    claim(trace.nodes, model, (x,), {}, outputs[0].node)
     return outputs[0] if model._single_output else outputs
 
 

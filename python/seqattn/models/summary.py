@@ -12,9 +12,14 @@ def summary_table(model):
     rows = []
     for t in model.inputs:
         rows.append((f"{t.name} (InputLayer)", str(t.shape), "0", "-")[:len(header)])
-    for layer, first, last in model._layer_calls():
+    shapes = {}  # a shared layer is one row: its calls' output shapes, its sources
+    for layer, _, last in model._layer_calls():
+        shapes.setdefault(id(layer), []).append(str(last.output.shape))
+    for layer in model.layers:
         sources = ", ".join(model._sources(layer))
-        rows.append((f"{layer.name} ({type(layer).__name__})", str(last.output.shape),
+        shown = shapes[id(layer)]
+        rows.append((f"{layer.name} ({type(layer).__name__})",
+                     shown[0] if len(set(shown)) == 1 else ", ".join(shown),
                      f"{layer.count_params():,}", sources)[:len(header)])
     return header, rows, model.count_params()
 

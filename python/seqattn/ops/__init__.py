@@ -9,9 +9,8 @@ computes with NumPy in float32 and returns an array, as Keras ops return tensors
             positions = ops.arange(0, ops.shape(x)[-1])   # (T,), a graph constant
             return self.token_emb(x) + self.pos_emb(positions)   # (B, T, C) + (T, C)
 
-Not here yet (each raises an error saying what to use): symbolic `reshape`, `transpose`,
-`concatenate`, `expand_dims`, `squeeze`, `matmul`, `where`, and `mean`/`max` other than over
-the time axis of (B, T, C).
+Not here yet (each raises an error saying what to use): `einsum`, and `mean`/`max` on a
+symbolic tensor other than over the time axis of (B, T, C).
 """
 
 from __future__ import annotations
@@ -23,9 +22,9 @@ import numpy as np
 from ..layers.base import is_symbolic
 from ..layers.tracing import _stack as _open_traces
 
-__all__ = ["abs", "add", "arange", "cast", "divide", "exp", "gelu", "log", "max", "mean",
-           "multiply", "negative", "power", "relu", "shape", "sigmoid", "softmax", "sqrt",
-           "square", "subtract", "tanh"]
+__all__ = ["abs", "add", "arange", "cast", "divide", "exp", "gelu", "log", "matmul", "max",
+           "mean", "multiply", "negative", "power", "relu", "shape", "sigmoid", "softmax",
+           "sqrt", "square", "subtract", "tanh", "where"]
 
 _builtin_abs, _builtin_max = abs, max
 
@@ -256,3 +255,30 @@ def __getattr__(name):
     # A Keras name seqattn lacks: say what to use instead (_keras_names.py).
     from .._keras_names import missing as _missing
     raise _missing("ops", name, globals())
+
+
+def _symbolic_operand(v, op):
+    """A symbolic tensor as is; an array or number as a float32 graph constant."""
+    if is_symbolic(v):
+        return v
+    a = _as_float_array(v, op).astype(np.float32)
+    return _constant(a if a.ndim else a.reshape(1))
+
+
+def matmul(x1, x2):
+    """x1 · x2 over the last two axes, (..., M, K) · (..., K, N); on symbolic tensors the
+    batch axes must match or one side be a matrix (x · W, a (T, T) table)."""
+    if not is_symbolic(x1) and not is_symbolic(x2):
+        return np.matmul(_as_float_array(x1, "matmul").astype(np.float32),
+                         _as_float_array(x2, "matmul").astype(np.float32))
+    from ..layers.math_ops import MatMul
+    return MatMul()(_symbolic_operand(x1, "matmul"), _symbolic_operand(x2, "matmul"))
+
+
+def where(condition, x1, x2):
+    """x1 where condition holds (non-zero), else x2, with broadcasting. The branch not taken
+    never reaches the output or takes a gradient."""
+    if not any(is_symbolic(v) for v in (condition, x1, x2)):
+        return np.where(np.asarray(condition) != 0, x1, x2).astype(np.float32)
+    from ..layers.math_ops import Where
+    return Where()(*(_symbolic_operand(v, "where") for v in (condition, x1, x2)))

@@ -82,8 +82,15 @@ class _Builder:
                 layer = self.layer(entry, i)
                 self.call(layer, (model.outputs[0],), {}, i, lambda: model.add(layer))
             return model
+        built, calls = {}, {}  # layers by name, and how often each was called
         for i, entry in enumerate(entries):
-            layer = self.layer(entry, i)
+            layer = self.shared(entry, i, built) if isinstance(entry, dict) and \
+                "shared" in entry else self.layer(entry, i)
+            if layer.name in built and built[layer.name] is not layer:
+                r.fail(self.field("layers", i, "config", "name"), f"repeats the layer name "
+                       f"{archive.brief(layer.name)}; a later call of the same layer is an "
+                       "entry with \"shared\"")
+            built[layer.name] = layer
             args = self.decode(r.get(self.field("layers", i), entry, "args"),
                                self.field("layers", i, "args"))
             kwargs = self.decode(r.get(self.field("layers", i), entry, "kwargs"),
@@ -92,9 +99,11 @@ class _Builder:
             r.object(self.field("layers", i, "kwargs"), kwargs)
             if not isinstance(layer, Constant):  # a graph constant reads no tensor
                 self.check_call(args, kwargs, i)
-            out = self.call(layer, args, kwargs, i, lambda: layer(*args, **kwargs))
+            k = calls[layer.name] = calls.get(layer.name, -1) + 1
+            out = self.call(layer, args, kwargs, i, lambda: layer(*args, **kwargs),
+                            budget=k == 0)
             for j, t in enumerate(out if isinstance(out, tuple) else (out,)):
-                self.tensors[(layer.name, j)] = t
+                self.tensors[(layer.name, j) + ((k,) if k else ())] = t
         refs = r.list(self.field("outputs"), r.get(self.prefix, config, "outputs"))
         r.require(self.field("outputs"), refs, refs, "a non-empty list")
         outputs = [self.decode({"__tensor__": ref}, self.field("outputs", i))
@@ -144,6 +153,19 @@ class _Builder:
         return self.attempt(f"`{field}`: cannot rebuild {article} {name} layer from its config",
                             lambda: cls.from_config(config))
 
+    def shared(self, entry, i, built) -> Layer:
+        """A later call of a layer built by an earlier entry (layer sharing)."""
+        field = self.field("layers", i, "shared")
+        name = entry["shared"]
+        if not isinstance(name, str) or name not in built:
+            self.reader.fail(field, f"must name a layer built by an earlier entry, received "
+                                    f"{archive.brief(name)}")
+        extra = set(entry) - {"shared", "args", "kwargs"}
+        if extra:
+            self.reader.fail(self.field("layers", i), "a shared call holds only shared, args and "
+                             "kwargs; received " + ", ".join(sorted(map(str, extra))))
+        return built[name]
+
     def check_call(self, args, kwargs, i):
         """A saved call passes tensors (alone or in a list, as Add takes them) and scalar
         options (use_causal_mask=True) only. Data in their place would make the layer run
@@ -164,9 +186,9 @@ class _Builder:
                              "passes no tensor: a saved layer call reads the output of an "
                              "input or of an earlier layer")
 
-    def call(self, layer, args, kwargs, i, thunk):
+    def call(self, layer, args, kwargs, i, thunk, budget=True):
         field = self.field("layers", i)
-        if self.budget is not None:
+        if self.budget is not None and budget:  # a shared layer's weights exist already
             self.budget.take(layer, args, kwargs, field)
         return self.attempt(f"`{field}`: layer {archive.brief(layer.name)} "
                             f"({type(layer).__name__}) cannot be called on its saved inputs",

@@ -137,8 +137,11 @@ class _Reader:
 
 
 def _tensor_ref(reader, field, ref):
-    """[producing layer name, output index]."""
-    ok = (isinstance(ref, list) and len(ref) == 2 and isinstance(ref[0], str)
-          and _is_int(ref[1]) and 0 <= ref[1] < 2)
-    reader.require(field, ref, ok, "a tensor reference [layer name, output index 0 or 1]")
-    return ref[0], ref[1]
+    """[producing layer name, output index] for a layer's first call, [name, index, k] for
+    its call k >= 1 (a shared layer). The key the builder files the tensor under."""
+    ok = (isinstance(ref, list) and len(ref) in (2, 3) and isinstance(ref[0], str)
+          and _is_int(ref[1]) and 0 <= ref[1] < 2
+          and (len(ref) == 2 or (_is_int(ref[2]) and 1 <= ref[2] <= _MAX_LAYERS)))
+    reader.require(field, ref, ok, "a tensor reference [layer name, output index 0 or 1] or "
+                                   "[layer name, output index, call number >= 1]")
+    return tuple(ref)

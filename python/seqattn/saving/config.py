@@ -9,7 +9,7 @@ import json
 
 from .. import layers as layers_mod
 from ..layers.base import SymbolicTensor
-from ..layers.math_ops import BinaryOp, Constant, UnaryOp
+from ..layers.math_ops import BinaryOp, Constant, MatMul, UnaryOp, Where
 from ..models import Sequential
 from .registry import get_registered_name, lookup
 
@@ -23,7 +23,8 @@ WEIGHTS_SUFFIX = ".weights.seqattn"
 # Every class a model file may name. Loading looks names up here and nowhere else.
 _LAYER_CLASSES = {name: getattr(layers_mod, name) for name in layers_mod.__all__
                   if name not in ("Input", "InputLayer", "Layer")}
-_LAYER_CLASSES.update({"BinaryOp": BinaryOp, "UnaryOp": UnaryOp, "Constant": Constant})
+_LAYER_CLASSES.update({"BinaryOp": BinaryOp, "UnaryOp": UnaryOp, "Constant": Constant,
+                       "MatMul": MatMul, "Where": Where})
 
 
 def layer_class(name):
@@ -41,13 +42,17 @@ def model_config(model) -> dict:
                 "layers": [{"class_name": get_registered_name(type(l)), "config": _layer_config(l)}
                            for l in model.layers], "outputs": None}
     refs = {id(t): [t.name, 0] for t in model.inputs}
-    entries = []
+    entries, calls = [], {}
     for owner, first, last in model._layer_calls():
-        args, kwargs = (owner._call_structure if owner is not first.layer
-                        else first.call_structure)
-        entries.append({"class_name": get_registered_name(type(owner)), "config": _layer_config(owner),
-                        "args": _encode(args, refs, owner), "kwargs": _encode(kwargs, refs, owner)})
-        refs[id(last.output)] = [owner.name, 0]
+        args, kwargs = ((first.owner_call.args, first.owner_call.kwargs)
+                        if first.owner_call is not None else first.call_structure)
+        k = calls[id(owner)] = calls.get(id(owner), -1) + 1
+        # a shared layer's later calls name the layer of its first entry (not a new layer)
+        entry = ({"class_name": get_registered_name(type(owner)), "config": _layer_config(owner)}
+                 if k == 0 else {"shared": owner.name})
+        entries.append({**entry, "args": _encode(args, refs, owner),
+                        "kwargs": _encode(kwargs, refs, owner)})
+        refs[id(last.output)] = [owner.name, 0] + ([k] if k else [])
         for node in model._nodes:  # the attention-score output of this call, if any
             if node.layer.hidden and getattr(node.layer, "attention", None) is owner:
                 refs[id(node.output)] = [owner.name, 1]
