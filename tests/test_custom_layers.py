@@ -253,3 +253,23 @@ def test_missing_keras_names_point_to_the_seqattn_equivalent(module, name, advic
     with pytest.raises(AttributeError, match=advice):
         getattr(getattr(seqattn, module), name)
     assert not hasattr(getattr(seqattn, module), name)
+
+
+def test_lambda_layers_are_built_from_ops(rng, tmp_path):
+    from seqattn import ops
+    inp = seqattn.Input((4, 3))
+    h = layers.Dense(3)(inp)
+    scaled = layers.Lambda(lambda x, k: x * k - ops.exp(-ops.square(x)), arguments={"k": 2.0})
+    out = layers.Dense(1, activation="sigmoid")(layers.GlobalAveragePooling1D()(
+        layers.Lambda(lambda x: x)(scaled(h))))
+    model = seqattn.Model(inp, out)
+    x = rng.normal(size=(2, 4, 3)).astype(np.float32)
+    hv = x @ model.layers[0].get_weights()[0] + model.layers[0].get_weights()[1]
+    np.testing.assert_allclose(scaled(hv), hv * 2 - np.exp(-hv ** 2), rtol=1e-5, atol=1e-6)
+    w, b = model.layers[-1].get_weights()
+    expected = 1 / (1 + np.exp(-((hv * 2 - np.exp(-hv ** 2)).mean(axis=1) @ w + b)))
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(TypeError, match="Lambda.*holds Python code.*register_keras_serializable"):
+        model.save(tmp_path / "m.seqattn")
+    with pytest.raises(TypeError, match="callable"):
+        layers.Lambda(3)

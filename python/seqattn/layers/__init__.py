@@ -8,6 +8,7 @@ from .dropout import Dropout
 from .embedding import Embedding, TokenAndPositionEmbedding
 from .flatten import Flatten
 from .input import Input, InputLayer
+from .lambda_layer import Lambda
 from .layer_norm import LayerNormalization
 from .merge import Add
 from .pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
@@ -16,7 +17,7 @@ from .text_vectorization import TextVectorization
 from .transformer import TransformerEncoder
 
 __all__ = ["Activation", "Add", "Dense", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling1D",
-           "GlobalMaxPooling1D", "Input", "InputLayer", "Layer", "LayerNormalization",
+           "GlobalMaxPooling1D", "Input", "InputLayer", "Lambda", "Layer", "LayerNormalization",
            "MultiHeadAttention", "PositionEmbedding", "SinePositionEncoding",
            "TextVectorization", "TokenAndPositionEmbedding", "TransformerEncoder"]
 
