@@ -27,6 +27,7 @@
 #include "optimizers.hpp"
 #include "parallel.hpp"
 #include "pooling.hpp"
+#include "reduce.hpp"
 #include "position.hpp"
 #include "py_arrays.hpp"
 
@@ -383,6 +384,11 @@ PYBIND11_MODULE(_core, m) {
   py::class_<Where, Layer, std::shared_ptr<Where>>(m, "Where").def(py::init<>());
 
   py::class_<MatMul, Layer, std::shared_ptr<MatMul>>(m, "MatMul").def(py::init<>());
+
+  py::class_<Reduce, Layer, std::shared_ptr<Reduce>>(m, "Reduce")
+      .def(py::init<const std::string&, int, bool>(), py::arg("op"), py::arg("axis"),
+           py::arg("keepdims"))
+      .def_property_readonly("op", &Reduce::op_name);
 
   // value: int32 ids (any integer array, checked to fit int32) or float32 features.
   py::class_<Constant, Layer, std::shared_ptr<Constant>>(m, "Constant")

@@ -7,7 +7,7 @@ import pytest
 
 import seqattn
 from seqattn import layers, ops
-from seqattn.layers.math_ops import BinaryOp, MatMul, UnaryOp, Where
+from seqattn.layers.math_ops import BinaryOp, MatMul, Reduce, UnaryOp, Where
 from conftest import run_with_each_thread_count
 
 SHAPE_PAIRS = [((2, 3, 4), (2, 3, 4)), ((2, 3, 4), (3, 4)), ((2, 3, 4), (4,)),
@@ -158,8 +158,10 @@ def test_symbolic_tensors_refuse_truth_values_and_unsupported_ops():
         bool(x)
     with pytest.raises(ValueError, match="exponent must be a number"):
         x ** x
-    with pytest.raises(ValueError, match="GlobalAveragePooling1D"):
+    with pytest.raises(ValueError, match="keeps the batch axis"):
         ops.mean(x, axis=0)
+    with pytest.raises(ValueError, match="would mix samples"):
+        ops.max(x)
     with pytest.raises(ValueError, match=r"last axis of \(None, 2\) must equal"):
         ops.matmul(x, np.ones((3, 2), np.float32))
 
@@ -252,3 +254,53 @@ def test_a_custom_attention_written_with_ops_trains_and_checks_out(rng):
     x = rng.normal(size=(6, 5, 4)).astype(np.float32)
     y = rng.integers(0, 2, size=(6, 1)).astype(np.float32)
     _finite_difference_check(model, x, y)
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "max"])
+@pytest.mark.parametrize("axis,keepdims", [(1, False), (2, True), (-1, False), (2, False)])
+def test_reductions_match_float64(op, axis, keepdims, rng, threads):
+    x = rng.normal(size=(2, 5, 3)).astype(np.float32)
+    x[0, 1, 1] = x[0, 3, 1] = 9.0  # a tie for the maximum shares its gradient
+    layer = Reduce(op, axis % 3, keepdims)
+    layer.build([(None, 5, 3)])
+    x64 = x.astype(np.float64)
+    y = getattr(np, "amax" if op == "max" else op)(x64, axis=axis, keepdims=True)
+    dy = rng.normal(size=y.shape).astype(np.float32)
+    r = run_with_each_thread_count(layer, [x], dy=dy if keepdims else dy.squeeze(axis))
+    np.testing.assert_allclose(r["y"], y if keepdims else y.squeeze(axis), rtol=1e-6, atol=1e-6)
+    if op == "sum":
+        dx = np.broadcast_to(dy, x.shape)
+    elif op == "mean":
+        dx = np.broadcast_to(dy / x.shape[axis], x.shape)
+    else:
+        hits = x64 == y
+        dx = hits * dy / hits.sum(axis=axis, keepdims=True)
+    np.testing.assert_allclose(r["dx"][0], dx, rtol=1e-6, atol=1e-6)
+
+
+def test_max_propagates_nan(threads):
+    layer = Reduce("max", 1)
+    layer.build([(None, 3)])
+    r = run_with_each_thread_count(layer, [np.array([[1.0, np.nan, 3.0]], np.float32)],
+                                   dy=np.ones((1,), np.float32))
+    assert np.isnan(r["y"][0])
+
+
+def test_a_hand_written_layer_norm_with_ops_matches_the_layer(rng):
+    """Keras users write normalisations with ops.mean(..., keepdims=True)."""
+    class Norm(layers.Layer):
+        def call(self, x):
+            mu = ops.mean(x, axis=-1, keepdims=True)
+            var = ops.mean(ops.square(x - mu), axis=-1, keepdims=True)
+            return (x - mu) / ops.sqrt(var + 1e-3)
+
+    inp = seqattn.Input((4, 6))
+    model = seqattn.Model(inp, Norm()(inp))
+    reference = seqattn.Model(inp, layers.LayerNormalization(epsilon=1e-3)(inp))
+    x = rng.normal(size=(3, 4, 6)).astype(np.float32)
+    np.testing.assert_allclose(model.predict(x, verbose=0), reference.predict(x, verbose=0),
+                               rtol=1e-4, atol=1e-5)
+    head = layers.Dense(1, activation="sigmoid")(layers.GlobalAveragePooling1D()(Norm()(
+        layers.Dense(6)(inp))))
+    _finite_difference_check(seqattn.Model(inp, head), x,
+                             rng.integers(0, 2, (3, 1)).astype(np.float32))

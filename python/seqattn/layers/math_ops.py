@@ -218,3 +218,39 @@ class MatMul(Layer):
 
     def _output_has_mask(self, input_has_mask):
         return bool(input_has_mask[0])
+
+
+class Reduce(Layer):
+    """sum, mean or max over one non-batch axis (`ops.sum/mean/max(x, axis, keepdims)`).
+    Plain reductions, as Keras ops: a padding mask does not change them (the pooling layers
+    are the mask-aware reductions)."""
+
+    _float_inputs = True
+
+    def __init__(self, op, axis, keepdims=False, name=None, **kwargs):
+        if op not in ("sum", "mean", "max"):
+            raise ValueError(f"Unknown reduction {op!r}: 'sum', 'mean' or 'max'.")
+        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or axis < 1:
+            raise ValueError(f"Reduce: `axis` must be an integer >= 1 (the batch axis stays); "
+                             f"received {axis!r}")
+        self.op, self.axis, self.keepdims = op, int(axis), bool(keepdims)
+        super().__init__(name=name or _unique(op), **kwargs)
+
+    def _make_core(self, input_shapes):
+        from .. import _core
+        self.compute_output_shape(input_shapes)
+        return _core.Reduce(self.op, self.axis, self.keepdims)
+
+    def compute_output_shape(self, input_shapes):
+        shape = tuple(input_shapes[0])
+        if self.axis >= len(shape):
+            raise ValueError(f"ops.{self.op}: axis {self.axis} is out of range for a tensor of "
+                             f"shape {shape}")
+        return shape[:self.axis] + ((1,) if self.keepdims else ()) + shape[self.axis + 1:]
+
+    def _output_has_mask(self, input_has_mask):
+        return bool(input_has_mask and input_has_mask[0]) and self.axis >= 2
+
+    def get_config(self):
+        return {**super().get_config(), "op": self.op, "axis": self.axis,
+                "keepdims": self.keepdims}

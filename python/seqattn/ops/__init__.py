@@ -9,8 +9,8 @@ computes with NumPy in float32 and returns an array, as Keras ops return tensors
             positions = ops.arange(0, ops.shape(x)[-1])   # (T,), a graph constant
             return self.token_emb(x) + self.pos_emb(positions)   # (B, T, C) + (T, C)
 
-Not here yet (each raises an error saying what to use): `einsum`, and `mean`/`max` on a
-symbolic tensor other than over the time axis of (B, T, C).
+Not here yet (each raises an error saying what to use): `einsum`; reductions over the batch
+axis of a symbolic tensor.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from ..layers.tracing import _stack as _open_traces
 
 __all__ = ["abs", "add", "arange", "cast", "divide", "exp", "gelu", "log", "matmul", "max",
            "mean", "multiply", "negative", "power", "relu", "shape", "sigmoid", "softmax",
-           "sqrt", "square", "subtract", "tanh", "where"]
+           "sqrt", "square", "subtract", "sum", "tanh", "where"]
 
-_builtin_abs, _builtin_max = abs, max
 
 
 def _is_scalar(v) -> bool:
@@ -234,13 +233,26 @@ def _reduce(name, x, axis, keepdims, numpy_fn):
     if not is_symbolic(x):
         return numpy_fn(_as_float_array(x, name).astype(np.float32), axis=axis,
                         keepdims=keepdims)
-    if len(x.shape) == 3 and axis in (1, -2) and not keepdims:
-        from ..layers.pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
-        return (GlobalAveragePooling1D() if name == "mean" else GlobalMaxPooling1D())(x)
-    raise ValueError(f"ops.{name} on a symbolic tensor supports the time axis of a (B, T, C) "
-                     f"tensor (axis=1, keepdims=False: GlobalAveragePooling1D / "
-                     f"GlobalMaxPooling1D); received shape {x.shape}, axis={axis}, "
-                     f"keepdims={keepdims}.")
+    rank = len(x.shape)
+    if x.constant is not None:
+        return _constant(numpy_fn(x.constant.astype(np.float32), axis=axis, keepdims=keepdims))
+    axes = axis if isinstance(axis, (list, tuple)) else [axis]
+    if axis is None or not all(isinstance(a, int) and -rank <= a < rank for a in axes):
+        raise ValueError(f"ops.{name} on a symbolic tensor of shape {x.shape} needs an axis "
+                         f"other than the batch axis (1 to {rank - 1}, or negative); received "
+                         f"axis={axis!r}. Reducing over the whole batch would mix samples.")
+    axes = sorted({a % rank for a in axes}, reverse=True)  # innermost first: indices stay valid
+    if 0 in axes:
+        raise ValueError(f"ops.{name}: seqattn keeps the batch axis; received axis={axis!r} "
+                         f"for shape {x.shape}.")
+    from ..layers.math_ops import Reduce
+    for a in axes:
+        x = Reduce(name, a, keepdims)(x)
+    return x
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
+    return _reduce("sum", x, axis, keepdims, np.sum)
 
 
 def mean(x, axis=None, keepdims=False):

@@ -46,7 +46,7 @@ _WEIGHT_COUNTS = {
     "MultiHeadAttention": _mha_weights,
     "TransformerEncoder": _encoder_weights,
     **{name: None for name in ("Activation", "Add", "BinaryOp", "Constant", "Dropout",
-                               "Flatten", "MatMul", "UnaryOp", "Where",
+                               "Flatten", "MatMul", "Reduce", "UnaryOp", "Where",
                                "GlobalAveragePooling1D", "GlobalMaxPooling1D",
                                "SinePositionEncoding", "TextVectorization")},
 }

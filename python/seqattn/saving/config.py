@@ -9,7 +9,7 @@ import json
 
 from .. import layers as layers_mod
 from ..layers.base import SymbolicTensor
-from ..layers.math_ops import BinaryOp, Constant, MatMul, UnaryOp, Where
+from ..layers.math_ops import BinaryOp, Constant, MatMul, Reduce, UnaryOp, Where
 from ..models import Sequential
 from .registry import get_registered_name, lookup
 
@@ -24,7 +24,7 @@ WEIGHTS_SUFFIX = ".weights.seqattn"
 _LAYER_CLASSES = {name: getattr(layers_mod, name) for name in layers_mod.__all__
                   if name not in ("Input", "InputLayer", "Layer", "Lambda")}
 _LAYER_CLASSES.update({"BinaryOp": BinaryOp, "UnaryOp": UnaryOp, "Constant": Constant,
-                       "MatMul": MatMul, "Where": Where})
+                       "MatMul": MatMul, "Reduce": Reduce, "Where": Where})
 
 
 def layer_class(name):
