@@ -273,3 +273,21 @@ def test_lambda_layers_are_built_from_ops(rng, tmp_path):
         model.save(tmp_path / "m.seqattn")
     with pytest.raises(TypeError, match="callable"):
         layers.Lambda(3)
+
+
+def test_call_signatures_of_older_keras_code(rng):
+    class Old(layers.Layer):  # keras.io's Keras 2 examples: `training` with no default
+        def __init__(self):
+            super().__init__()
+            self.d = layers.Dense(3)
+            self.drop = layers.Dropout(0.1)
+
+        def call(self, inputs, training, mask=None):
+            assert mask is None
+            return self.drop(self.d(inputs), training=training)
+
+    block = Old()
+    inp = seqattn.Input((3,))
+    model = seqattn.Model(inp, block(inp))
+    x = rng.normal(size=(2, 3)).astype(np.float32)
+    np.testing.assert_allclose(model.predict(x, verbose=0), block(x), rtol=1e-6)

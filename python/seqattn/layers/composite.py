@@ -41,11 +41,28 @@ def _accepts(fn, name) -> bool:
     return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
+def _keras_call_arguments(call, args, kwargs):
+    """Keras fills `training` (and `mask`) when `call` names them and the caller did not:
+    None here, since the C++ graph decides both at run time (fit trains, masks flow)."""
+    try:
+        params = list(inspect.signature(call).parameters.values())
+    except (TypeError, ValueError):
+        return kwargs
+    positional = [p.name for p in params
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][:len(args)]
+    filled = dict(kwargs)
+    for name in ("training", "mask"):
+        if any(p.name == name for p in params) and name not in kwargs and name not in positional:
+            filled[name] = None
+    return filled
+
+
 def call_composite(layer, args, kwargs):
     if not args and not kwargs:
         raise TypeError(f"Layer '{layer.name}' was called without inputs.")
     if "training" in kwargs and not _accepts(layer.call, "training"):
         kwargs = {k: v for k, v in kwargs.items() if k != "training"}
+    kwargs = _keras_call_arguments(layer.call, args, kwargs)
     first = args[0] if args else next(iter(kwargs.values()))
     values = _flatten(list(args) + list(kwargs.values()))
     if any(is_symbolic(v) for v in values):

@@ -7,6 +7,8 @@ import numbers
 from .base import SymbolicTensor, unique_name
 
 _DTYPES = ("int32", "float32", "string")
+_ALIASES = {**{f"{k}{b}": "int32" for k in ("int", "uint") for b in (8, 16, 32, 64)},
+            "float16": "float32", "bfloat16": "float32", "float64": "float32", "str": "string"}
 
 
 class InputLayer:
@@ -21,6 +23,9 @@ class InputLayer:
                 for d in shape):
             raise ValueError("Received an invalid value for `shape`, expected a tuple of positive "
                              f"integers or None (without the batch axis). Received: shape={shape!r}")
+        # Keras code often says int64 (keras.io) or float64: seqattn's ids are int32 and its
+        # features float32, so the integer and float names map onto those.
+        dtype = _ALIASES.get(dtype, dtype) if isinstance(dtype, str) else dtype
         if dtype not in _DTYPES:
             raise ValueError(f"Unknown dtype {dtype!r} for `Input`. Valid dtypes: "
                              + ", ".join(_DTYPES) + ".")
@@ -50,6 +55,8 @@ def Input(shape, dtype="float32", name=None):
         shape: the shape of one sample, without the batch axis, e.g. `(200,)` for token ids.
         dtype: "int32" for token ids, "float32" for features, "string" for raw texts (one
             per sample, shape () or (1,)), to be read by a `seqattn.text.TextVectorization`.
+            Other integer names ("int64", as keras.io writes) mean int32 ids; "float64" and
+            "float16" mean float32 (seqattn computes in float32).
         name: optional name.
     """
     return InputLayer(shape, dtype, name).output
