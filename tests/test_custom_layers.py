@@ -162,6 +162,26 @@ def test_model_subclassing(rng):
     assert model.count_params() == 20 * 8 + 8 * 2 + 2
 
 
+def test_a_subclassed_model_saves_as_its_graph(tmp_path, rng):
+    class Net(seqattn.Model):
+        def __init__(self):
+            super().__init__()
+            self.emb = layers.Embedding(20, 4)
+            self.out = layers.Dense(1, activation="sigmoid")
+
+        def call(self, inputs):
+            return self.out(layers.GlobalMaxPooling1D()(self.emb(inputs)))
+
+    model = Net()
+    x = rng.integers(0, 20, size=(8, 5))
+    model.build((None, 5))
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(x, (x[:, 0] > 9).astype(np.float32), epochs=1, verbose=0)
+    model.save(tmp_path / "net.seqattn")
+    loaded = seqattn.load_model(tmp_path / "net.seqattn")  # no class needed
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
 def test_custom_layers_save_and_load(tmp_path, rng):
     @seqattn.saving.register_keras_serializable(package="Tests")
     class Scaled(layers.Layer):
