@@ -10,6 +10,7 @@ from __future__ import annotations
 from .. import _validation as V
 from .attention import MultiHeadAttention
 from .base import Layer, is_symbolic
+from .composite import set_composite_weights
 from .dense import Dense, check_activation
 from .dropout import Dropout
 from .layer_norm import LayerNormalization
@@ -132,25 +133,7 @@ class TransformerEncoder(Layer):
             else []
 
     def set_weights(self, weights):
-        if not self.built:
-            raise ValueError(f"Layer '{self.name}' has no weights yet: call it in a model first.")
-        if not isinstance(weights, (list, tuple)):
-            raise TypeError(f"Layer '{self.name}': set_weights expects a list of arrays, "
-                            f"received {type(weights).__name__}")
-        weights = list(weights)
-        expected = sum(len(layer.get_weights()) for layer in self._weight_layers())
-        if len(weights) != expected:
-            raise ValueError(f"Layer '{self.name}' expects {expected} weight arrays, received "
-                             f"{len(weights)}")
-        parts, start = [], 0
-        for layer in self._weight_layers():
-            n = len(layer.get_weights())
-            parts.append((layer, weights[start:start + n]))
-            start += n
-        for layer, part in parts:  # every array checked before any is copied in
-            layer._core.check_weights(part)
-        for layer, part in parts:
-            layer.set_weights(part)
+        set_composite_weights(self, weights)
 
     def get_config(self):
         return {**super().get_config(), "intermediate_dim": self.intermediate_dim,

@@ -116,7 +116,10 @@ class Model(Trainer, DataAdapter):
     def compile(self, optimizer="adam", loss=None, loss_weights=None, metrics=None):
         if self.inputs is not None:
             return Trainer.compile(self, optimizer, loss, loss_weights, metrics)
-        # Not built yet: check the settings now, apply them when the first data arrives.
+        self._defer_compile(optimizer, loss, loss_weights, metrics)
+
+    def _defer_compile(self, optimizer, loss, loss_weights, metrics):
+        """Not built yet: check the settings now, apply them when the first data arrives."""
         from .. import losses as losses_mod, metrics as metrics_mod, optimizers as optimizers_mod
         if loss is None:
             raise ValueError(f"Model '{self.name}': compile() needs a `loss`.")

@@ -3,14 +3,10 @@ without one, from the first data it sees (as Keras does)."""
 
 from __future__ import annotations
 
-import numpy as np
-
-from .. import losses as losses_mod
-from .. import metrics as metrics_mod
-from .. import optimizers as optimizers_mod
 from ..layers.base import Layer, SymbolicTensor, unique_name
 from ..layers.input import InputLayer
 from .functional import Model
+from .nesting import input_like
 
 
 class Sequential(Model):
@@ -72,17 +68,10 @@ class Sequential(Model):
                 Model.compile.__wrapped__(self, *self._deferred_compile)  # inside the caller's use
             return
         self._pending = pending
-        try:  # one input: a list is the data itself (nested lists of ids), as Keras reads it
-            arr = np.asarray(x)
-        except ValueError as e:
-            raise ValueError(f"Model '{self.name}' expects a rectangular array of samples; "
-                             f"received ragged nested lists ({e}).") from None
-        if arr.ndim < 2:
-            raise ValueError(f"Model '{self.name}' expects a batch of samples (rank >= 2), "
-                             f"received an array of shape {arr.shape}.")
-        dtype = "int32" if arr.dtype.kind in "iu" else "float32"
+        # one input: a list is the data itself (nested lists of ids), as Keras reads it
+        first = input_like(x, self.name)
         pending, self._pending = self._pending, []
-        self.add(Input(shape=arr.shape[1:], dtype=dtype))
+        self.add(first)
         for layer in pending:
             self.add(layer)
         if self._deferred_compile is not None:
@@ -111,14 +100,7 @@ class Sequential(Model):
         self._require_layers()
         if self.inputs is not None:
             return super().compile(optimizer, loss, loss_weights, metrics)
-        # Not built yet: check the settings now, apply them when the first data arrives.
-        if loss is None:
-            raise ValueError(f"Model '{self.name}': compile() needs a `loss`.")
-        loss, optimizer = losses_mod.get(loss), optimizers_mod.get(optimizer)
-        for m in metrics or []:
-            metrics_mod.get(m, loss)
-        self._deferred_compile = (optimizer, loss, loss_weights, metrics)
-        self._losses = [loss]  # compiled, as far as fit/evaluate are concerned
+        self._defer_compile(optimizer, loss, loss_weights, metrics)
 
     def _prepare_x(self, x, what="x"):
         self._require_layers()
