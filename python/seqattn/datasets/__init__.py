@@ -1,6 +1,7 @@
 """Datasets for text classification.
 
 - `synthetic_sentiment`: the built-in corpus, embedded (no files, no download).
+- `synthetic_tagging`: a built-in token-tagging corpus (each word's sentiment in context).
 - `imdb`: the IMDB movie reviews: ``load_data`` (word ids, Keras conventions),
   ``load_texts`` (raw reviews), ``get_word_index``; from the aclImdb folder, the official
   archive (downloaded once and cached when ``path=None``) or a CSV file.
@@ -19,6 +20,7 @@ from . import imdb, labelled_sentences, mr, sst2
 from ._download import get_file
 from ._tables import load_csv, load_tsv
 from .synthetic import synthetic_sentiment
+from .tagging import synthetic_tagging
 
 __all__ = ["get_file", "imdb", "labelled_sentences", "load_csv", "load_tsv", "mr", "sst2",
-           "synthetic_sentiment"]
+           "synthetic_sentiment", "synthetic_tagging"]
