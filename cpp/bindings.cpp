@@ -460,6 +460,8 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("name", &Optimizer::name)
       .def_readwrite("learning_rate", &Optimizer::learning_rate)
       .def_readwrite("clipnorm", &Optimizer::clipnorm)
+      .def_readwrite("clipvalue", &Optimizer::clipvalue)
+      .def_readwrite("weight_decay", &Optimizer::weight_decay)
       .def_readwrite("iterations", &Optimizer::iterations)
       .def("apply_to", [](Optimizer& o, const std::vector<std::shared_ptr<Layer>>& layers) {
         std::vector<Param*> ps;
@@ -491,9 +493,15 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<double, double, bool, double>(), py::arg("learning_rate"), py::arg("momentum"),
            py::arg("nesterov"), py::arg("clipnorm"));
   py::class_<Adam, Optimizer, std::shared_ptr<Adam>>(m, "Adam")
-      .def(py::init<double, double, double, double, double, double>(), py::arg("learning_rate"),
-           py::arg("beta_1"), py::arg("beta_2"), py::arg("epsilon"), py::arg("weight_decay"),
+      .def(py::init<double, double, double, double, double>(), py::arg("learning_rate"),
+           py::arg("beta_1"), py::arg("beta_2"), py::arg("epsilon"), py::arg("clipnorm"));
+  py::class_<RMSprop, Optimizer, std::shared_ptr<RMSprop>>(m, "RMSprop")
+      .def(py::init<double, double, double, double, bool, double>(), py::arg("learning_rate"),
+           py::arg("rho"), py::arg("momentum"), py::arg("epsilon"), py::arg("centered"),
            py::arg("clipnorm"));
+  py::class_<Adagrad, Optimizer, std::shared_ptr<Adagrad>>(m, "Adagrad")
+      .def(py::init<double, double, double, double>(), py::arg("learning_rate"),
+           py::arg("initial_accumulator_value"), py::arg("epsilon"), py::arg("clipnorm"));
 
   py::class_<Graph, std::shared_ptr<Graph>>(m, "Graph")
       .def(py::init<int>(), py::arg("num_inputs"))

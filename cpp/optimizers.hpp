@@ -1,5 +1,8 @@
 // Optimizers: fused C++ updates over every parameter, Keras 3 formulas. Each update first
-// clips all gradients together by their global L2 norm when clipnorm > 0.
+// clips all gradients together by their global L2 norm when clipnorm > 0, or each gradient
+// element to [-clipvalue, clipvalue] when clipvalue > 0; then, per element, the decoupled
+// weight decay w -= w·weight_decay·lr (Keras applies it to every optimizer, after clipping and
+// before the update), then the optimizer's own update.
 //
 // One pass: all parameters are cut into fixed chunks (kernels/chunks.hpp: kParamChunk floats,
 // never spanning two parameters) and one parallel loop updates every chunk, instead of one
@@ -31,6 +34,8 @@ class Optimizer {
 
   double learning_rate;
   double clipnorm;          // <= 0: no clipping
+  double clipvalue = 0.0;   // <= 0: no elementwise clipping
+  double weight_decay = 0.0;  // decoupled decay, as Keras's `weight_decay`
   std::int64_t iterations = 0;  // completed updates (Keras `optimizer.iterations`)
 
  protected:
@@ -38,7 +43,8 @@ class Optimizer {
   virtual void ensure_slots(const std::vector<Param*>& params) = 0;
   // Per-step scalars (bias corrections, ...) for the 1-based step t, before any update().
   virtual void prepare(std::int64_t t) = 0;
-  // Updates elements [begin, end) of parameter p (its grad already clipped), slot index i.
+  // Updates elements [begin, end) of parameter p (its grad already clipped and the weight
+  // already decayed), slot index i.
   virtual void update(Param& p, std::size_t i, Index begin, Index end) = 0;
 
  private:
@@ -67,23 +73,61 @@ class SGD : public Optimizer {
 
 // Keras Adam: m += (g - m)(1 - β1); v += (g² - v)(1 - β2);
 // w -= lr·sqrt(1 - β2^t)/(1 - β1^t) · m / (sqrt(v) + ε).
-// AdamW (weight_decay > 0) first applies w -= w·weight_decay·lr.
+// AdamW is Adam with weight_decay > 0 (the decay lives in Optimizer::apply).
 class Adam : public Optimizer {
  public:
-  Adam(double learning_rate, double beta_1, double beta_2, double epsilon, double weight_decay,
-       double clipnorm)
-      : Optimizer(learning_rate, clipnorm), beta_1(beta_1), beta_2(beta_2), epsilon(epsilon),
-        weight_decay(weight_decay) {}
+  Adam(double learning_rate, double beta_1, double beta_2, double epsilon, double clipnorm)
+      : Optimizer(learning_rate, clipnorm), beta_1(beta_1), beta_2(beta_2), epsilon(epsilon) {}
   std::string name() const override { return weight_decay > 0.0 ? "AdamW" : "Adam"; }
   std::vector<std::vector<float>*> slots() override;
-  double beta_1, beta_2, epsilon, weight_decay;
+  double beta_1, beta_2, epsilon;
 
  protected:
   void ensure_slots(const std::vector<Param*>& params) override;
   void prepare(std::int64_t t) override;
   void update(Param& p, std::size_t i, Index begin, Index end) override;
   std::vector<std::vector<float>> m_, v_;
-  float alpha_ = 0.0f, decay_ = 0.0f, one_b1_ = 0.0f, one_b2_ = 0.0f, eps_ = 0.0f;
+  float alpha_ = 0.0f, one_b1_ = 0.0f, one_b2_ = 0.0f, eps_ = 0.0f;
+};
+
+// Keras RMSprop: v = ρ·v + (1 - ρ)·g²; centered: a = ρ·a + (1 - ρ)·g, d = v - a² + ε, else
+// d = v + ε; inc = lr·g / sqrt(d); with momentum: m = momentum·m + inc, w -= m; else w -= inc.
+class RMSprop : public Optimizer {
+ public:
+  RMSprop(double learning_rate, double rho, double momentum, double epsilon, bool centered,
+          double clipnorm)
+      : Optimizer(learning_rate, clipnorm), rho(rho), momentum(momentum), epsilon(epsilon),
+        centered(centered) {}
+  std::string name() const override { return "RMSprop"; }
+  std::vector<std::vector<float>*> slots() override;
+  double rho, momentum, epsilon;
+  bool centered;
+
+ protected:
+  void ensure_slots(const std::vector<Param*>& params) override;
+  void prepare(std::int64_t t) override;
+  void update(Param& p, std::size_t i, Index begin, Index end) override;
+  // Per parameter; momentum_ only when momentum > 0, average_ only when centered (as Keras).
+  std::vector<std::vector<float>> velocity_, momentum_, average_;
+  float lr_ = 0.0f, rho_ = 0.0f, one_rho_ = 0.0f, mu_ = 0.0f, eps_ = 0.0f;
+};
+
+// Keras Adagrad: acc += g² (acc starts at initial_accumulator_value); w -= lr·g / sqrt(acc + ε).
+class Adagrad : public Optimizer {
+ public:
+  Adagrad(double learning_rate, double initial_accumulator_value, double epsilon, double clipnorm)
+      : Optimizer(learning_rate, clipnorm), initial_accumulator_value(initial_accumulator_value),
+        epsilon(epsilon) {}
+  std::string name() const override { return "Adagrad"; }
+  std::vector<std::vector<float>*> slots() override;
+  double initial_accumulator_value, epsilon;
+
+ protected:
+  void ensure_slots(const std::vector<Param*>& params) override;
+  void prepare(std::int64_t t) override;
+  void update(Param& p, std::size_t i, Index begin, Index end) override;
+  std::vector<std::vector<float>> accumulator_;
+  float lr_ = 0.0f, eps_ = 0.0f;
 };
 
 }  // namespace seqattn

@@ -992,3 +992,68 @@ def clip_by_norm(g, clipnorm):
     g = _f64(g)
     norm = math.sqrt(float(np.sum(g * g)))
     return g * (clipnorm / norm) if norm > clipnorm else g.copy()
+
+
+def clip_by_value(g, clipvalue):
+    """Keras `clipvalue`: each element clipped to [-clipvalue, clipvalue] (NaN stays NaN).
+    Returns a new float64 array."""
+    return np.clip(_f64(g), -clipvalue, clipvalue)
+
+
+def decay_weights(w, lr, weight_decay):
+    """Keras's decoupled `weight_decay` (every optimizer, after clipping, before the update):
+    w = w - w * weight_decay * lr. Returns a new float64 array."""
+    w = _f64(w)
+    return w - w * weight_decay * lr
+
+
+def rmsprop_step(w, g, state=None, lr=1e-3, rho=0.9, momentum=0.0, epsilon=1e-7,
+                 centered=False):
+    """One Keras 3 RMSprop step.
+
+        v = rho * v + (1 - rho) * g^2
+        centered:  a = rho * a + (1 - rho) * g;  d = v - a^2 + epsilon
+        otherwise: d = v + epsilon
+        inc = lr * g / sqrt(d)
+        momentum > 0: m = momentum * m + inc;  w = w - m
+        otherwise:    w = w - inc
+
+    Args:
+        w, g: arrays of the same shape.
+        state: dict with "v", "m", "a" arrays (missing keys: zeros), or None.
+
+    Returns:
+        tuple (new_w, new_state) with new_state holding "v", and "m" / "a" where used.
+    """
+    w, g = _f64(w), _f64(g)
+    state = state or {}
+    zeros = np.zeros_like(w)
+    v = rho * _f64(state.get("v", zeros)) + (1.0 - rho) * g * g
+    new = {"v": v}
+    if centered:
+        a = rho * _f64(state.get("a", zeros)) + (1.0 - rho) * g
+        new["a"] = a
+        denominator = v - a * a + epsilon
+    else:
+        denominator = v + epsilon
+    inc = lr * g / np.sqrt(denominator)
+    if momentum > 0:
+        m = momentum * _f64(state.get("m", zeros)) + inc
+        new["m"] = m
+        return w - m, new
+    return w - inc, new
+
+
+def adagrad_step(w, g, acc=None, lr=1e-3, initial_accumulator_value=0.1, epsilon=1e-7):
+    """One Keras 3 Adagrad step.
+
+        acc = acc + g^2        (acc starts at initial_accumulator_value)
+        w = w - lr * g / sqrt(acc + epsilon)
+
+    Returns:
+        tuple (new_w, new_acc).
+    """
+    w, g = _f64(w), _f64(g)
+    acc = np.full_like(w, initial_accumulator_value) if acc is None else _f64(acc)
+    acc = acc + g * g
+    return w - lr * g / np.sqrt(acc + epsilon), acc

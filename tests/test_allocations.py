@@ -89,6 +89,12 @@ SCRIPT = textwrap.dedent("""
              ids, rng.integers(0, 3, size=4 * B)),
             ("causal/adamw", lambda: causal(seqattn.optimizers.AdamW(1e-3)),
              feats, rng.integers(0, 2, size=(4 * B, 1)).astype(np.float32)),
+            ("classifier/rmsprop", lambda: classifier(seqattn.optimizers.RMSprop(
+                1e-3, momentum=0.9, centered=True)), ids, rng.integers(0, 3, size=4 * B)),
+            ("classifier/adagrad", lambda: classifier(seqattn.optimizers.Adagrad(1e-2)),
+             ids, rng.integers(0, 3, size=4 * B)),
+            ("classifier/sgd_clipvalue_decay", lambda: classifier(seqattn.optimizers.SGD(
+                0.01, weight_decay=0.01, clipvalue=0.5)), ids, rng.integers(0, 3, size=4 * B)),
             ("keras_style/adam", lambda: keras_style(seqattn.optimizers.Adam(1e-3)),
              ids, rng.integers(0, 2, size=(4 * B, 1)).astype(np.float32))]:
         model = build()

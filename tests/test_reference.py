@@ -599,6 +599,46 @@ def test_adamw_by_hand():
     np.testing.assert_array_equal(w, [1.0, -2.0])
 
 
+def test_rmsprop_by_hand():
+    w, g = np.array([1.0, -2.0]), np.array([2.0, -0.5])
+    # plain: v = 0.1 g^2, w -= lr g / sqrt(v + eps)
+    w1, s1 = ref.rmsprop_step(w, g, None, lr=0.01, rho=0.9)
+    np.testing.assert_allclose(s1["v"], 0.1 * g * g, rtol=1e-15)
+    np.testing.assert_allclose(w1, w - 0.01 * g / np.sqrt(0.1 * g * g + 1e-7), rtol=1e-15)
+    assert set(s1) == {"v"}
+    # centered: a = 0.1 g, d = 0.1 g^2 - 0.01 g^2 + eps = 0.09 g^2 + eps
+    w1, s1 = ref.rmsprop_step(w, g, None, lr=0.01, centered=True)
+    np.testing.assert_allclose(s1["a"], 0.1 * g, rtol=1e-15)
+    np.testing.assert_allclose(w1, w - 0.01 * g / np.sqrt(0.09 * g * g + 1e-7), rtol=1e-12)
+    # momentum: m1 = inc1, m2 = 0.5 m1 + inc2, w2 = w1 - m2
+    w1, s1 = ref.rmsprop_step(w, g, None, lr=0.01, momentum=0.5)
+    inc1 = 0.01 * g / np.sqrt(0.1 * g * g + 1e-7)
+    np.testing.assert_allclose(s1["m"], inc1, rtol=1e-15)
+    m1 = s1["m"].copy()
+    w2, s2 = ref.rmsprop_step(w1, g, s1, lr=0.01, momentum=0.5)
+    v2 = 0.9 * 0.1 * g * g + 0.1 * g * g
+    inc2 = 0.01 * g / np.sqrt(v2 + 1e-7)
+    np.testing.assert_allclose(w2, w1 - (0.5 * inc1 + inc2), rtol=1e-14)
+    np.testing.assert_array_equal(s1["m"], m1)  # state inputs untouched
+
+
+def test_adagrad_by_hand():
+    w, g = np.array([1.0, -2.0]), np.array([2.0, -0.5])
+    w1, acc = ref.adagrad_step(w, g, None, lr=0.1, initial_accumulator_value=0.1)
+    np.testing.assert_allclose(acc, 0.1 + g * g, rtol=1e-15)
+    np.testing.assert_allclose(w1, w - 0.1 * g / np.sqrt(0.1 + g * g + 1e-7), rtol=1e-15)
+    w2, acc2 = ref.adagrad_step(w1, g, acc, lr=0.1)
+    np.testing.assert_allclose(acc2, 0.1 + 2 * g * g, rtol=1e-15)
+    np.testing.assert_allclose(acc, 0.1 + g * g, rtol=1e-15)  # input untouched
+
+
+def test_clip_by_value_and_decay_by_hand():
+    np.testing.assert_array_equal(ref.clip_by_value(np.array([-3.0, 0.2, 5.0, np.nan]), 1.0),
+                                  [-1.0, 0.2, 1.0, np.nan])
+    np.testing.assert_allclose(ref.decay_weights(np.array([2.0, -4.0]), 0.1, 0.5),
+                               [1.9, -3.8], rtol=1e-15)
+
+
 def test_clip_by_global_norm_by_hand():
     grads = [np.array([3.0]), np.array([[4.0]])]
     clipped = ref.clip_by_global_norm(grads, 1.0)

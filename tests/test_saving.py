@@ -259,7 +259,7 @@ def test_an_uncompiled_model_loads_uncompiled(tmp_path):
 _SCRIPT = textwrap.dedent("""
     import sys, numpy as np, seqattn
     from seqattn import layers
-    mode, path, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    mode, path, out, opt = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     seqattn.set_num_threads(2)
     rng = np.random.default_rng(0)
     x = rng.integers(0, 40, (96, 10)).astype(np.int32)
@@ -274,8 +274,12 @@ _SCRIPT = textwrap.dedent("""
         h = layers.Dropout(0.3)(layers.GlobalAveragePooling1D()(h))
         model = seqattn.Model(ids, layers.Dense(1, activation="sigmoid")(h))
         rate = seqattn.schedules.ExponentialDecay(3e-3, decay_steps=5, decay_rate=0.9)
-        model.compile(optimizer=seqattn.optimizers.Adam(rate), loss="binary_crossentropy",
-                      metrics=["accuracy"])
+        if opt == "adam":
+            optimizer = seqattn.optimizers.Adam(rate)
+        else:  # every RMSprop slot (velocity, momentum, average) and the common arguments
+            optimizer = seqattn.optimizers.RMSprop(rate, momentum=0.5, centered=True,
+                                                   weight_decay=0.01, clipvalue=0.5)
+        model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"])
         return model
 
     if mode == "straight":
@@ -304,11 +308,12 @@ def _load(path):
         return [f[k] for k in sorted(f.files, key=lambda k: int(k.split("_")[1]))]
 
 
-def test_resume_in_a_fresh_process_is_bit_identical(tmp_path):
+@pytest.mark.parametrize("opt", ["adam", "rmsprop"])
+def test_resume_in_a_fresh_process_is_bit_identical(tmp_path, opt):
     model_file = tmp_path / "half.seqattn"
-    _run(tmp_path, "straight", model_file, tmp_path / "straight.npz")
-    _run(tmp_path, "first_half", model_file, tmp_path / "half.npz")
-    _run(tmp_path, "resume", model_file, tmp_path / "resumed.npz")
+    _run(tmp_path, "straight", model_file, tmp_path / "straight.npz", opt)
+    _run(tmp_path, "first_half", model_file, tmp_path / "half.npz", opt)
+    _run(tmp_path, "resume", model_file, tmp_path / "resumed.npz", opt)
     straight, half, resumed = (_load(tmp_path / f) for f in
                                ("straight.npz", "half.npz", "resumed.npz"))
     assert any(not np.array_equal(a, b) for a, b in zip(straight, half))  # epochs 3-4 count
@@ -317,8 +322,8 @@ def test_resume_in_a_fresh_process_is_bit_identical(tmp_path):
 
 
 def test_same_seed_gives_the_same_run_in_two_processes(tmp_path):
-    _run(tmp_path, "straight", tmp_path / "unused.seqattn", tmp_path / "one.npz")
-    _run(tmp_path, "straight", tmp_path / "unused.seqattn", tmp_path / "two.npz")
+    _run(tmp_path, "straight", tmp_path / "unused.seqattn", tmp_path / "one.npz", "adam")
+    _run(tmp_path, "straight", tmp_path / "unused.seqattn", tmp_path / "two.npz", "adam")
     for a, b in zip(_load(tmp_path / "one.npz"), _load(tmp_path / "two.npz")):
         np.testing.assert_array_equal(a, b)
 

@@ -154,6 +154,12 @@ class Optimizer:
     def clipnorm(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
+    def clipvalue(self) -> float:
+        ...
+    @clipvalue.setter
+    def clipvalue(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
     def iterations(self) -> int:
         ...
     @iterations.setter
@@ -168,11 +174,23 @@ class Optimizer:
     @property
     def name(self) -> str:
         ...
+    @property
+    def weight_decay(self) -> float:
+        ...
+    @weight_decay.setter
+    def weight_decay(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
 class SGD(Optimizer):
     def __init__(self, learning_rate: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, clipnorm: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
 class Adam(Optimizer):
-    def __init__(self, learning_rate: typing.SupportsFloat | typing.SupportsIndex, beta_1: typing.SupportsFloat | typing.SupportsIndex, beta_2: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, weight_decay: typing.SupportsFloat | typing.SupportsIndex, clipnorm: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    def __init__(self, learning_rate: typing.SupportsFloat | typing.SupportsIndex, beta_1: typing.SupportsFloat | typing.SupportsIndex, beta_2: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, clipnorm: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class RMSprop(Optimizer):
+    def __init__(self, learning_rate: typing.SupportsFloat | typing.SupportsIndex, rho: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, centered: bool, clipnorm: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class Adagrad(Optimizer):
+    def __init__(self, learning_rate: typing.SupportsFloat | typing.SupportsIndex, initial_accumulator_value: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, clipnorm: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
 class Graph:
     def __init__(self, num_inputs: typing.SupportsInt | typing.SupportsIndex) -> None:

@@ -41,7 +41,7 @@ _ADVICE = {
                             "MeanSquaredError on normalised outputs",
     },
     "optimizers": {
-        "Adadelta": "use Adam or AdamW",
+        "Adadelta": "use RMSprop or Adagrad",
         "Adamax": "use Adam",
         "Nadam": "use Adam",
         "Ftrl": "use Adam or SGD",

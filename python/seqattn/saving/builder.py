@@ -230,7 +230,8 @@ def _check_vectorizer_config(reader, field, config, in_model_file):
 
 
 _OPTIMIZERS = {"SGD": optimizers_mod.SGD, "Adam": optimizers_mod.Adam,
-               "AdamW": optimizers_mod.AdamW}
+               "AdamW": optimizers_mod.AdamW, "RMSprop": optimizers_mod.RMSprop,
+               "Adagrad": optimizers_mod.Adagrad}
 
 
 def _compile_from_config(model, config, reader):
@@ -241,7 +242,7 @@ def _compile_from_config(model, config, reader):
     class_name = r.get("compile.optimizer", entry, "class_name")
     r.require("compile.optimizer.class_name", class_name,
               isinstance(class_name, str) and class_name in _OPTIMIZERS,
-              "'SGD', 'Adam' or 'AdamW'")
+              "'SGD', 'Adam', 'AdamW', 'RMSprop' or 'Adagrad'")
     opt_config = r.object("compile.optimizer.config", r.get("compile.optimizer", entry, "config"))
     rate = opt_config.get("learning_rate")
     if not isinstance(rate, dict):  # a dict is a schedule's config, checked by its class

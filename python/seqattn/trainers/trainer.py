@@ -32,8 +32,8 @@ class Trainer:
         """Configures training.
 
         Args:
-            optimizer: "sgd", "adam", "adamw" or an optimizer object. (Keras defaults to
-                "rmsprop", which seqattn does not have; the default here is "adam".)
+            optimizer: "sgd", "adam", "adamw", "rmsprop", "adagrad" or an optimizer object.
+                (Keras defaults to "rmsprop"; the default here is "adam".)
             loss: "sparse_categorical_crossentropy", "binary_crossentropy" or a loss object;
                 for several outputs, one loss for all, a list (one per output) or a dict
                 keyed by output name.
