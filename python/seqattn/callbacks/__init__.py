@@ -31,9 +31,13 @@ from .model_checkpoint import ModelCheckpoint
 from .learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from .terminate_on_nan import TerminateOnNaN
 from .csv_logger import CSVLogger
+from .lambda_callback import LambdaCallback
+from .progbar_logger import ProgbarLogger
+from .backup_and_restore import BackupAndRestore
 
 __all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "ModelCheckpoint",
-           "ReduceLROnPlateau", "LearningRateScheduler", "TerminateOnNaN", "CSVLogger"]
+           "ReduceLROnPlateau", "LearningRateScheduler", "TerminateOnNaN", "CSVLogger",
+           "LambdaCallback", "ProgbarLogger", "BackupAndRestore"]
 
 
 def __getattr__(name):
