@@ -34,10 +34,11 @@ from .csv_logger import CSVLogger
 from .lambda_callback import LambdaCallback
 from .progbar_logger import ProgbarLogger
 from .backup_and_restore import BackupAndRestore
+from .tensorboard import TensorBoard
 
 __all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "ModelCheckpoint",
            "ReduceLROnPlateau", "LearningRateScheduler", "TerminateOnNaN", "CSVLogger",
-           "LambdaCallback", "ProgbarLogger", "BackupAndRestore"]
+           "LambdaCallback", "ProgbarLogger", "BackupAndRestore", "TensorBoard"]
 
 
 def __getattr__(name):

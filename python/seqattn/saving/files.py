@@ -190,8 +190,8 @@ def restore_training_state(model, path):
         ours = type(model.optimizer).__name__
         if entry.get("class_name") != ours:
             theirs = archive.brief(entry.get("class_name"))
-            raise ValueError(f"{shown} holds the state of a {theirs} optimizer; model "
-                             f"'{model.name}' is compiled with {ours}.")
+            raise ValueError(f"{shown} holds the state of the optimizer {theirs}; model "
+                             f"'{model.name}' is compiled with '{ours}'.")
         opt_config = config.object("compile.optimizer.config",
                                    config.get("compile.optimizer", entry, "config"))
         rate = opt_config.get("learning_rate")
