@@ -88,6 +88,7 @@ class TensorBoard(Callback):
         self._train_dir = os.path.join(self.log_dir, "train")
         self._val_dir = os.path.join(self.log_dir, "validation")
         self._writers = {}
+        self._graph_written = False
         self._in_fit = False
         self._global_train_batch = 0
         self._epoch_start = None
