@@ -13,7 +13,9 @@ the running means of the epoch so far. A callback stops training by setting
 (as Keras 3): the epoch still ends with on_epoch_end, then on_train_end runs.
 
 Built-in callbacks (Keras 3 names, defaults, argument order and messages): EarlyStopping,
-ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler, TerminateOnNaN, CSVLogger.
+ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler, TerminateOnNaN, CSVLogger,
+LambdaCallback, ProgbarLogger (fit/evaluate/predict add one when verbose, unless one is
+passed), BackupAndRestore, TensorBoard (needs the optional extra: tensorboardX).
 Where they differ from Keras, the class docstring says so and why. The common ones:
 - `mode="auto"` decides by the monitor's name (Keras 3 asks the metric object and raises
   when it cannot tell): names ending in "loss" are minimised; names containing "acc", "auc",
@@ -31,9 +33,14 @@ from .model_checkpoint import ModelCheckpoint
 from .learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from .terminate_on_nan import TerminateOnNaN
 from .csv_logger import CSVLogger
+from .lambda_callback import LambdaCallback
+from .progbar_logger import ProgbarLogger
+from .backup_and_restore import BackupAndRestore
+from .tensorboard import TensorBoard
 
 __all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "ModelCheckpoint",
-           "ReduceLROnPlateau", "LearningRateScheduler", "TerminateOnNaN", "CSVLogger"]
+           "ReduceLROnPlateau", "LearningRateScheduler", "TerminateOnNaN", "CSVLogger",
+           "LambdaCallback", "ProgbarLogger", "BackupAndRestore", "TensorBoard"]
 
 
 def __getattr__(name):

@@ -65,12 +65,23 @@ class CallbackList:
         self.callbacks.append(callback)
 
     def __getattr__(self, hook):
+        # Keras 3's calling conventions, which LambdaCallback functions rely on: `logs` is
+        # always passed (None when there are none), by keyword to the batch hooks and
+        # positionally to the others (`on_train_begin=lambda logs: ...`).
         if hook not in _HOOKS:
             raise AttributeError(hook)
-
-        def call(*args, **kwargs):
-            for cb in self.callbacks:
-                getattr(cb, hook)(*args, **kwargs)
+        if "batch" in hook:
+            def call(batch, logs=None):
+                for cb in self.callbacks:
+                    getattr(cb, hook)(batch, logs=logs)
+        elif hook.startswith("on_epoch"):
+            def call(epoch, logs=None):
+                for cb in self.callbacks:
+                    getattr(cb, hook)(epoch, logs)
+        else:
+            def call(logs=None):
+                for cb in self.callbacks:
+                    getattr(cb, hook)(logs)
         return call
 
 

@@ -30,7 +30,7 @@ from .. import _formats
 from .budget import _WEIGHT_COUNTS, _planned_weights  # noqa: F401  (tests read the table)
 from .builder import model_from_config
 from .config import MODEL_SUFFIX, WEIGHTS_SUFFIX, _LAYER_CLASSES, model_config  # noqa: F401
-from .files import load_model, load_weights, save_model, save_weights
+from .files import load_model, load_weights, restore_training_state, save_model, save_weights
 from .registry import custom_object_scope, get_registered_name, register_keras_serializable
 
 __all__ = ["MODEL_SUFFIX", "WEIGHTS_SUFFIX", "custom_object_scope", "get_registered_name",

@@ -136,6 +136,15 @@ def _load_model(path, compile):
         raise config.error("`model.inputs` is null, but a model file holds a built model")
     _check_vectorizer_ids(model, config)
     _set_weights_from(model, arch, shown, manifest, in_model_file=True)
+    _apply_training_state(model, state)
+    if compile and compiled is not None:
+        _compile_from_config(model, compiled, config)
+        _apply_optimizer_state(model, arch, shown, state)
+    return model
+
+
+def _apply_training_state(model, state):
+    """Dropout seeds, epochs done and fit's shuffling generator, from checked state."""
     for node in model._nodes:
         if node.layer._core is not None and node.layer.name in state["seeds"]:
             node.layer._core.seed = state["seeds"][node.layer.name]
@@ -143,17 +152,58 @@ def _load_model(path, compile):
     if state["shuffle_rng"] is not None:
         model._rng = np.random.default_rng()
         model._rng.bit_generator.state = state["shuffle_rng"]
-    if compile and compiled is not None:
-        _compile_from_config(model, compiled, config)
-        graph = model._core_graph()
-        graph.step = state["graph_step"]
-        opt = model._optimizer.core
-        opt.iterations = state["iterations"]
-        graph.init_optimizer_slots()
-        try:
-            opt.set_slots([arch.arrays[f"optimizer/{i:04d}"]
-                           for i in range(state["optimizer_slots"])])
-        except (TypeError, ValueError) as e:
-            raise archive.FileFormatError(f"{shown}: the optimizer state does not fit the "
-                                          f"model ({_cut(e)})") from None
-    return model
+
+
+def _apply_optimizer_state(model, arch, shown, state):
+    """The graph's step (dropout stream), the optimizer's iterations and slots."""
+    graph = model._core_graph()
+    graph.step = state["graph_step"]
+    opt = model._optimizer.core
+    opt.iterations = state["iterations"]
+    graph.init_optimizer_slots()
+    try:
+        opt.set_slots([arch.arrays[f"optimizer/{i:04d}"]
+                       for i in range(state["optimizer_slots"])])
+    except (TypeError, ValueError) as e:
+        raise archive.FileFormatError(f"{shown}: the optimizer state does not fit the "
+                                      f"model ({_cut(e)})") from None
+
+
+def restore_training_state(model, path):
+    """Puts the state a model file holds into `model` itself (same architecture, compiled
+    the same way): weights, dropout streams, epochs done, fit's shuffling generator, the
+    optimizer's counters and slots and its learning rate (a ReduceLROnPlateau may have changed
+    it). What BackupAndRestore resumes from; every field is checked as by load_model."""
+    shown = os.fspath(path)
+    arch = archive.read_archive(path, expected_kind="model")
+    config = _Reader(shown, "config.json")
+    config.tree(arch.config)
+    compiled = config.get("", arch.config, "compile", None)
+    if (compiled is None) != (compile_config(model) is None):
+        raise ValueError(f"{shown} was saved from a model that was "
+                         f"{'not ' if compiled is None else ''}compiled; model "
+                         f"'{model.name}' is{'' if compiled is None else ' not'}.")
+    manifest, state = _check_state(arch, _Reader(shown, "state.json"), compiled is not None)
+    rate = None
+    if compiled is not None:  # checked before anything in the model changes
+        entry = config.object("compile.optimizer", config.get("compile", compiled, "optimizer"))
+        ours = type(model.optimizer).__name__
+        if entry.get("class_name") != ours:
+            theirs = archive.brief(entry.get("class_name"))
+            raise ValueError(f"{shown} holds the state of the optimizer {theirs}; model "
+                             f"'{model.name}' is compiled with '{ours}'.")
+        opt_config = config.object("compile.optimizer.config",
+                                   config.get("compile.optimizer", entry, "config"))
+        rate = opt_config.get("learning_rate")
+        if not isinstance(rate, dict) and getattr(model.optimizer, "_schedule", None) is None:
+            config.require("compile.optimizer.config.learning_rate", rate,
+                           isinstance(rate, (int, float)) and not isinstance(rate, bool)
+                           and math.isfinite(rate) and rate > 0, "a positive finite number")
+        else:
+            rate = None
+    _set_weights_from(model, arch, shown, manifest, in_model_file=False)
+    _apply_training_state(model, state)
+    if compiled is not None:
+        if rate is not None:
+            model.optimizer.learning_rate = float(rate)
+        _apply_optimizer_state(model, arch, shown, state)

@@ -19,8 +19,8 @@ from .. import losses as losses_mod
 from .. import metrics as metrics_mod
 from .. import optimizers as optimizers_mod
 from .._usage import reads as _reads, trains as _trains
-from ..callbacks import CallbackList, History
-from ..progress import Progbar, resolve_verbose
+from ..callbacks import CallbackList, History, ProgbarLogger
+from ..progress import resolve_verbose
 from .epoch_tracker import EpochTracker
 
 
@@ -185,20 +185,23 @@ class Trainer:
         self._core_graph()  # built before the loop: _train_batch steps self._graph
         steps = -(-n // batch_size)
         history = History()
-        # History last, as in Keras 3: it records what other callbacks add (learning_rate).
-        cbs = CallbackList(list(self._callback_list(callbacks)) + [history], model=self,
+        # History after the user's callbacks, as in Keras 3: it records what they add
+        # (learning_rate); then the progress bar, which shows it.
+        cbs = CallbackList(self._with_progbar(callbacks, verbose, history), model=self,
                            verbose=verbose, epochs=epochs, steps=steps,
                            validation_freq=validation_freq)  # plot_history places val_* by it
-        rng = self._shuffle_rng()
         self.stop_training = False
+        self._initial_epoch = None
         cbs.on_train_begin()
+        # BackupAndRestore sets _initial_epoch in on_train_begin, after restoring the state
+        # (the shuffling generator included, so it is read only now), as in Keras 3.
+        if self._initial_epoch is not None:
+            initial_epoch, self._initial_epoch = self._initial_epoch, None
+        rng = self._shuffle_rng()
         logs = {}
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
-            if verbose and epochs > 1:
-                print(f"Epoch {epoch + 1}/{epochs}", flush=True)
             order = rng.permutation(n) if shuffle else np.arange(n)
-            bar = Progbar(steps, verbose)
             tracker = self._tracker()
             for step in range(steps):
                 cbs.on_train_batch_begin(step)
@@ -208,16 +211,13 @@ class Trainer:
                                   None if weights is None else weights[idx], tracker)
                 batch_logs = tracker.logs()
                 cbs.on_train_batch_end(step, batch_logs)
-                bar.update(step + 1, batch_logs)
                 if self.stop_training:
                     break
             logs = tracker.logs()
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_arrays(*val, val_batch_size, 0, cbs)
+                val_logs = self._evaluate_arrays(*val, val_batch_size, cbs)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, logs)  # callbacks may add keys (learning_rate)
-            bar.update(steps, logs, final=True)
-            bar.epoch_line(logs)
             self._epoch = epoch + 1
             if self.stop_training:
                 break
@@ -240,6 +240,16 @@ class Trainer:
             raise TypeError("`callbacks` must be a list of seqattn.callbacks.Callback objects; "
                             f"received {callbacks!r}")
         return callbacks
+
+    @classmethod
+    def _with_progbar(cls, callbacks, verbose, history=None):
+        """The user's callbacks, then `history`, then a ProgbarLogger when verbose and the
+        user gave none (Keras 3's CallbackList): a ProgbarLogger the user passes replaces the
+        default one, so there is only ever one bar."""
+        cbs = list(cls._callback_list(callbacks)) + ([history] if history is not None else [])
+        if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
+            cbs.append(ProgbarLogger())
+        return cbs
 
     def _tracker(self, own_metrics=False):
         """Running logs; with own_metrics, over copies of the compiled metrics, so evaluate
@@ -297,12 +307,11 @@ class Trainer:
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def _evaluate_arrays(self, xs, ys, weights, batch_size, verbose=0, cbs=None):
+    def _evaluate_arrays(self, xs, ys, weights, batch_size, cbs=None):
         graph = self._core_graph()
         n = xs[0].shape[0]
         tracker = self._tracker(own_metrics=True)
         steps = -(-n // batch_size)
-        bar = Progbar(steps, verbose)
         if cbs is not None:
             cbs.on_test_begin()
         for step in range(steps):
@@ -316,9 +325,7 @@ class Trainer:
             tracker.update(len(xb[0]), loss, losses, yb, outputs)
             if cbs is not None:
                 cbs.on_test_batch_end(step, tracker.logs())
-            bar.update(step + 1, tracker.logs())
         logs = tracker.logs()
-        bar.update(steps, logs, final=True)
         if cbs is not None:
             cbs.on_test_end(logs)
         return logs
@@ -335,9 +342,9 @@ class Trainer:
         weights = self._sample_weights(sample_weight, None, ys, n)
         batch_size = self._batch_size(batch_size)
         verbose = resolve_verbose(verbose)
-        cbs = CallbackList(list(self._callback_list(callbacks)), model=self, verbose=verbose,
+        cbs = CallbackList(self._with_progbar(callbacks, verbose), model=self, verbose=verbose,
                            epochs=1, steps=-(-n // batch_size))
-        logs = self._evaluate_arrays(xs, ys, weights, batch_size, verbose, cbs)
+        logs = self._evaluate_arrays(xs, ys, weights, batch_size, cbs)
         return self._logs_result(logs, return_dict)
 
     @_reads("predict")
@@ -350,9 +357,8 @@ class Trainer:
         n = xs[0].shape[0]
         steps = -(-n // batch_size)
         verbose = resolve_verbose(verbose)
-        cbs = CallbackList(list(self._callback_list(callbacks)), model=self, verbose=verbose,
+        cbs = CallbackList(self._with_progbar(callbacks, verbose), model=self, verbose=verbose,
                            epochs=1, steps=steps)
-        bar = Progbar(steps, verbose if steps > 1 else 0)
         cbs.on_predict_begin()
         outs = []
         for step in range(steps):
@@ -360,8 +366,6 @@ class Trainer:
             sl = slice(step * batch_size, (step + 1) * batch_size)
             outs.append(graph.predict_step([a[sl] for a in xs]))
             cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
-            bar.update(step + 1, {})
-        bar.update(steps, {}, final=True)
         cbs.on_predict_end()
         merged = [np.concatenate(parts, axis=0) for parts in zip(*outs)]
         return merged[0] if self._single_output else merged
