@@ -2185,7 +2185,7 @@ def transformer_encoder_refusals(bad, heads):
 
 
 COMPILE_BAD = {
-    "loss_unknown_name": ("loss='mse'", ["loss", "mse"]),
+    "loss_unknown_name": ("loss='kl_divergence'", ["loss", "kl_divergence"]),
     "loss_empty_name": ("loss=''", ["loss"]),
     "loss_none": ("loss=None", ["loss"]),
     "loss_number": ("loss=3", ["loss"]),
