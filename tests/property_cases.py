@@ -2196,7 +2196,7 @@ COMPILE_BAD = {
                                                                               "rmsprop"]),
     "optimizer_number": ("optimizer=3, loss='binary_crossentropy'", ["optimizer"]),
     "metrics_string": ("loss='binary_crossentropy', metrics='accuracy'", ["metrics"]),
-    "metrics_unknown": ("loss='binary_crossentropy', metrics=['mse']", ["metric", "mse"]),
+    "metrics_unknown": ("loss='binary_crossentropy', metrics=['msle']", ["metric", "msle"]),
     "metrics_number": ("loss='binary_crossentropy', metrics=[3]", ["metric"]),
     "loss_weights_nan": ("loss='binary_crossentropy', loss_weights=float('nan')", ["loss_weights"]),
     "loss_weights_str": ("loss='binary_crossentropy', loss_weights='1'", ["loss_weights"]),

@@ -145,6 +145,7 @@ def test_names_and_functions_resolve():
 
 
 # ------------------------------------------------------------------------------- Keras 3
+@pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 @pytest.mark.parametrize("case", ["cce", "cce_logits_smooth", "bce_smooth", "mse", "mae",
                                   "huber", "huber_delta"])
 def test_keras_parity(keras, rng, case):
@@ -245,3 +246,33 @@ def test_model_targets_of_the_wrong_width_name_the_output():
     model.compile(loss="categorical_crossentropy")
     with pytest.raises(ValueError, match=r"categorical_crossentropy.*\(4, 3\).*\(4, 2\)"):
         model.fit(np.zeros((4, 4), np.float32), np.zeros((4, 2)), verbose=0)
+
+
+# ------------------------------------------------------------------------------- metrics
+@pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
+def test_new_metrics_match_keras(keras, rng):
+    from seqattn import metrics
+    w = rng.uniform(0, 2, 6)
+    y, p = rng.standard_normal((6, 3)), rng.standard_normal((6, 3))
+    onehot = np.eye(3)[rng.integers(0, 3, 6)]
+    for ours, theirs, yt in [(metrics.MeanSquaredError(), keras.metrics.MeanSquaredError(), y),
+                             (metrics.MeanAbsoluteError(), keras.metrics.MeanAbsoluteError(), y),
+                             (metrics.CategoricalAccuracy(), keras.metrics.CategoricalAccuracy(),
+                              onehot)]:
+        theirs.update_state(yt, p, sample_weight=w)
+        assert ours(yt, p, sample_weight=w) == pytest.approx(
+            float(keras.ops.convert_to_numpy(theirs.result())), rel=1e-6)
+
+
+def test_compile_metrics_for_the_new_losses():
+    x = np.random.default_rng(3).standard_normal((16, 4)).astype(np.float32)
+    model = _model(3, "softmax")
+    model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
+    logs = model.evaluate(x, np.eye(3)[np.arange(16) % 3], verbose=0, return_dict=True)
+    assert 0.0 <= logs["accuracy"] <= 1.0
+    model = _model(2, None)
+    model.compile(loss="mse", metrics=["mae", "mse"])
+    logs = model.evaluate(x, x[:, :2], verbose=0, return_dict=True)
+    assert logs["mse"] == pytest.approx(logs["loss"], rel=1e-5)
+    assert logs["mae"] == pytest.approx(float(np.mean(abs(model.predict(x, verbose=0) - x[:, :2]))),
+                                        rel=1e-5)

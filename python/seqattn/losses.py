@@ -75,6 +75,7 @@ class CategoricalCrossentropy(_SmoothedCrossentropy):
 
     _core_class = "CategoricalCrossentropy"
     name = "categorical_crossentropy"
+    _targets_like_outputs = True
 
 
 class BinaryCrossentropy(_SmoothedCrossentropy):
@@ -91,6 +92,7 @@ class MeanSquaredError(Loss):
 
     _core_class = "MeanSquaredError"
     name = "mean_squared_error"
+    _targets_like_outputs = True
 
     def _core_args(self):
         return ()
@@ -112,6 +114,7 @@ class Huber(Loss):
 
     _core_class = "Huber"
     name = "huber_loss"
+    _targets_like_outputs = True
 
     def __init__(self, delta=1.0):
         self.delta = V.number("delta", delta, low=0.0, low_open=True)

@@ -44,10 +44,12 @@ Differences from Keras, and why:
 from __future__ import annotations
 
 from .base import Metric
-from .accuracy import BinaryAccuracy, SparseCategoricalAccuracy
+from .accuracy import BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy
+from .regression import MeanAbsoluteError, MeanSquaredError
 from .confusion import F1Score, Precision, Recall
 from .auc import AUC
 from .registry import deserialize, from_config, get, serialize
 
 __all__ = ["Metric", "BinaryAccuracy", "SparseCategoricalAccuracy", "Precision", "Recall",
-           "F1Score", "AUC", "get", "serialize", "deserialize", "from_config"]
+           "F1Score", "AUC", "CategoricalAccuracy", "MeanSquaredError", "MeanAbsoluteError",
+           "get", "serialize", "deserialize", "from_config"]

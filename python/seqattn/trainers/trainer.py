@@ -80,10 +80,12 @@ class Trainer:
         """Each metric sees an empty batch of its output's shape now, so a metric that cannot
         read that output fails at compile, not mid-epoch; duplicate log names get a suffix
         ("precision_1"), as in Keras."""
-        for ms, output in zip(self._metrics, self.outputs):
+        for ms, output, loss in zip(self._metrics, self.outputs, self._losses):
             shape = (0,) + tuple(1 if d is None else d for d in output.shape[1:])
+            # Class ids for the sparse loss; targets shaped like the outputs for the others.
+            sparse = shape[-1] > 1 and not getattr(loss, "_targets_like_outputs", False)
             for m in ms:
-                m.update_state(np.zeros(shape[:-1] if shape[-1] > 1 else shape, np.float32),
+                m.update_state(np.zeros(shape[:-1] if sparse else shape, np.float32),
                                np.zeros(shape, np.float32))
                 m.reset_state()
             seen = {}
