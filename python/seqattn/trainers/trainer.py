@@ -34,7 +34,9 @@ class Trainer:
         Args:
             optimizer: "sgd", "adam", "adamw" or an optimizer object. (Keras defaults to
                 "rmsprop", which seqattn does not have; the default here is "adam".)
-            loss: "sparse_categorical_crossentropy", "binary_crossentropy" or a loss object;
+            loss: a name ("sparse_categorical_crossentropy", "categorical_crossentropy",
+                "binary_crossentropy", "mse", "mae", "huber", ...), a seqattn.losses function
+                or a loss object;
                 for several outputs, one loss for all, a list (one per output) or a dict
                 keyed by output name.
             loss_weights: for several outputs, a list or dict of floats (default 1 each).
