@@ -229,6 +229,18 @@ std::vector<Tensor> to_tensors(Graph& g, const py::list& xs) {
   return r;
 }
 
+// A loss's (y_true, y_pred) from the caller's arrays, checked as a model's targets are.
+std::pair<Tensor, Tensor> loss_arrays(const Loss& l, const py::object& y_true,
+                                      const py::object& y_pred) {
+  Tensor yt = to_float_tensor(y_true, l.name() + ": y_true");
+  Tensor yp = to_float_tensor(y_pred, l.name() + ": y_pred");
+  if (yp.rank() < 1 || yp.size() == 0)
+    throw std::invalid_argument(l.name() + ": y_pred must hold at least one prediction "
+                                "(shape (B, K) or (B,)), received shape " + shape_str(yp.shape));
+  l.check(yp.shape, yt, "");
+  return {std::move(yt), std::move(yp)};
+}
+
 // Per-sample weights must cover the batch: the losses read one per sample.
 void check_weights(const std::vector<float>& w, const std::vector<Tensor>& inputs) {
   if (!w.empty() && !inputs.empty() && inputs[0].rank() > 0 &&
@@ -416,12 +428,7 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("name", &Loss::name)
       .def_readonly("from_logits", &Loss::from_logits)
       .def("__call__", [](const Loss& l, const py::object& y_true, const py::object& y_pred, py::object sw) {
-        Tensor yt = to_float_tensor(y_true, l.name() + ": y_true");
-        Tensor yp = to_float_tensor(y_pred, l.name() + ": y_pred");
-        if (yp.rank() < 1 || yp.size() == 0)
-          throw std::invalid_argument(l.name() + ": y_pred must hold at least one prediction "
-                                      "(shape (B, K) or (B,)), received shape " + shape_str(yp.shape));
-        l.check(yp.shape, yt, "");
+        auto [yt, yp] = loss_arrays(l, y_true, y_pred);
         Tensor g;
         std::vector<float> w = to_weights(sw);
         for (std::size_t i = 0; i < w.size(); ++i)
@@ -436,6 +443,11 @@ PYBIND11_MODULE(_core, m) {
         double v = l.forward_backward(yp, yt, w.empty() ? nullptr : w.data(), &g, l.from_logits);
         return py::make_tuple(v, to_array(g));
       }, py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight") = py::none());
+  loss_class.def("sample_losses", [](const Loss& l, const py::object& y_true, const py::object& y_pred) {
+        auto [yt, yp] = loss_arrays(l, y_true, y_pred);
+        return to_array(l.sample_losses(yp, yt, l.from_logits));
+      }, py::arg("y_true"), py::arg("y_pred"),
+      "Keras's loss functions: one loss per sample (pred.shape[:-1]; (B,) for 1-D predictions).");
   loss_class.def("prepare_targets", [](const Loss& l, const py::object& y, Shape pred_shape,
                                        const std::string& who) {
         // The data adapter's targets: numeric, one per prediction, labels in range, checked
@@ -454,7 +466,18 @@ PYBIND11_MODULE(_core, m) {
   py::class_<SparseCategoricalCrossentropy, Loss, std::shared_ptr<SparseCategoricalCrossentropy>>(m, "SparseCategoricalCrossentropy")
       .def(py::init<bool>(), py::arg("from_logits"));
   py::class_<BinaryCrossentropy, Loss, std::shared_ptr<BinaryCrossentropy>>(m, "BinaryCrossentropy")
-      .def(py::init<bool>(), py::arg("from_logits"));
+      .def(py::init<bool, double>(), py::arg("from_logits"), py::arg("label_smoothing") = 0.0)
+      .def_readonly("label_smoothing", &BinaryCrossentropy::label_smoothing);
+  py::class_<CategoricalCrossentropy, Loss, std::shared_ptr<CategoricalCrossentropy>>(m, "CategoricalCrossentropy")
+      .def(py::init<bool, double>(), py::arg("from_logits"), py::arg("label_smoothing") = 0.0)
+      .def_readonly("label_smoothing", &CategoricalCrossentropy::label_smoothing);
+  py::class_<MeanSquaredError, Loss, std::shared_ptr<MeanSquaredError>>(m, "MeanSquaredError")
+      .def(py::init<>());
+  py::class_<MeanAbsoluteError, Loss, std::shared_ptr<MeanAbsoluteError>>(m, "MeanAbsoluteError")
+      .def(py::init<>());
+  py::class_<Huber, Loss, std::shared_ptr<Huber>>(m, "Huber")
+      .def(py::init<double>(), py::arg("delta"))
+      .def_readonly("delta", &Huber::delta);
 
   py::class_<Optimizer, std::shared_ptr<Optimizer>>(m, "Optimizer")
       .def_property_readonly("name", &Optimizer::name)

@@ -2185,7 +2185,7 @@ def transformer_encoder_refusals(bad, heads):
 
 
 COMPILE_BAD = {
-    "loss_unknown_name": ("loss='mse'", ["loss", "mse"]),
+    "loss_unknown_name": ("loss='kl_divergence'", ["loss", "kl_divergence"]),
     "loss_empty_name": ("loss=''", ["loss"]),
     "loss_none": ("loss=None", ["loss"]),
     "loss_number": ("loss=3", ["loss"]),
@@ -2196,7 +2196,7 @@ COMPILE_BAD = {
                                                                                "adadelta"]),
     "optimizer_number": ("optimizer=3, loss='binary_crossentropy'", ["optimizer"]),
     "metrics_string": ("loss='binary_crossentropy', metrics='accuracy'", ["metrics"]),
-    "metrics_unknown": ("loss='binary_crossentropy', metrics=['mse']", ["metric", "mse"]),
+    "metrics_unknown": ("loss='binary_crossentropy', metrics=['msle']", ["metric", "msle"]),
     "metrics_number": ("loss='binary_crossentropy', metrics=[3]", ["metric"]),
     "loss_weights_nan": ("loss='binary_crossentropy', loss_weights=float('nan')", ["loss_weights"]),
     "loss_weights_str": ("loss='binary_crossentropy', loss_weights='1'", ["loss_weights"]),

@@ -894,6 +894,96 @@ def binary_crossentropy(y_true, y_pred, from_logits=False):
     return float(loss), dz
 
 
+def _weighted_mean(terms, dterms, sample_weight):
+    """sum_over_batch_size: sum_n w_{sample(n)} l_n / N over the N loss terms, and its gradient.
+
+    terms: (B, ...) one loss per term; dterms: dl_n/dy_pred, shaped like y_pred (whose leading
+    axes are those of terms); sample_weight: (B,) or None.
+    """
+    w = np.ones(terms.shape[0]) if sample_weight is None else _f64(sample_weight)
+    N = terms.size
+    loss = np.sum(w.reshape((-1,) + (1,) * (terms.ndim - 1)) * terms) / N
+    dpred = w.reshape((-1,) + (1,) * (dterms.ndim - 1)) * dterms / N
+    return float(loss), dpred
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0,
+                             sample_weight=None):
+    """Keras categorical cross-entropy: y' = y (1 - s) + s / K; one term per row of K.
+
+    from_logits=True:  l = -sum_k y'_k log_softmax(z)_k; dl/dz = softmax(z) sum_k y'_k - y'.
+    from_logits=False (Keras): q = p / sum(p, -1); qc = clip(q, 1e-7, 1 - 1e-7);
+        l = -sum_k y'_k log qc_k; clip passes the gradient only where eps <= q <= 1 - eps.
+
+    Args:
+        y_true: (B, K) or (B, T, K) one-hot or probability rows; y_pred: the same shape.
+        sample_weight: (B,) or None.
+
+    Returns:
+        tuple (loss: float, dy_pred shaped like y_pred).
+    """
+    p, y = _f64(y_pred), _f64(y_true)
+    if y.shape != p.shape:
+        raise ValueError(f"y_true shape {y.shape} does not match y_pred {p.shape}")
+    K = p.shape[-1]
+    y = y * (1.0 - label_smoothing) + label_smoothing / K
+    if from_logits:
+        terms = -np.sum(y * log_softmax(p), axis=-1)
+        dterms = softmax(p) * np.sum(y, axis=-1, keepdims=True) - y
+    else:
+        q = p / np.sum(p, axis=-1, keepdims=True)
+        qc = np.clip(q, EPSILON, 1.0 - EPSILON)
+        terms = -np.sum(y * np.log(qc), axis=-1)
+        g = -y / qc * ((q >= EPSILON) & (q <= 1.0 - EPSILON))  # dl/dq
+        # q_k = p_k / s  =>  dq_k/dp_j = (onehot_kj - q_k) / s
+        dterms = (g - np.sum(g * q, axis=-1, keepdims=True)) / np.sum(p, axis=-1, keepdims=True)
+    return _weighted_mean(terms, dterms, sample_weight)
+
+
+def binary_crossentropy_weighted(y_true, y_pred, from_logits=False, label_smoothing=0.0,
+                                 sample_weight=None):
+    """binary_crossentropy with Keras label smoothing y' = y (1 - s) + s / 2 and per-sample
+    weights (one per leading index of y_pred)."""
+    y = _f64(y_true).reshape(np.shape(y_pred)) * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    p = _f64(y_pred)
+    terms = np.empty_like(p)
+    dterms = np.empty_like(p)
+    for i in np.ndindex(p.shape):  # the unweighted per-element loss and gradient
+        terms[i], d = binary_crossentropy([y[i]], [p[i]], from_logits)
+        dterms[i] = d[0]
+    return _weighted_mean(terms, dterms, sample_weight)
+
+
+def _regression(y_true, y_pred, fn, sample_weight):
+    p = _f64(y_pred)
+    y = _f64(y_true)
+    if y.size != p.size:
+        raise ValueError(f"y_true shape {y.shape} does not match y_pred {p.shape}")
+    terms, dterms = fn(p - y.reshape(p.shape))
+    return _weighted_mean(terms, dterms, sample_weight)
+
+
+def mean_squared_error(y_true, y_pred, sample_weight=None):
+    """Keras MSE: l = (p - y)^2 per element (mean over the last axis, then over samples);
+    dl/dp = 2 (p - y)."""
+    return _regression(y_true, y_pred, lambda e: (e * e, 2.0 * e), sample_weight)
+
+
+def mean_absolute_error(y_true, y_pred, sample_weight=None):
+    """Keras MAE: l = |p - y|; dl/dp = sign(p - y) (0 where p = y)."""
+    return _regression(y_true, y_pred, lambda e: (np.abs(e), np.sign(e)), sample_weight)
+
+
+def huber(y_true, y_pred, delta=1.0, sample_weight=None):
+    """Keras Huber, e = p - y: l = e^2 / 2 where |e| <= delta, else delta |e| - delta^2 / 2;
+    dl/dp = e, or delta sign(e)."""
+    def fn(e):
+        small = np.abs(e) <= delta
+        return (np.where(small, 0.5 * e * e, delta * np.abs(e) - 0.5 * delta * delta),
+                np.where(small, e, delta * np.sign(e)))
+    return _regression(y_true, y_pred, fn, sample_weight)
+
+
 # --------------------------------------------------------------------------------------
 # Optimizer steps (Keras 3 formulas)
 # --------------------------------------------------------------------------------------

@@ -548,6 +548,80 @@ def test_binary_crossentropy_logits_agree_with_probabilities():
     assert loss_z == pytest.approx(loss_p, rel=1e-6)
 
 
+def test_categorical_crossentropy_by_hand():
+    # Keras's docstring example: rows [0.05, 0.95, 0] and [0.1, 0.8, 0.1].
+    loss, _ = ref.categorical_crossentropy([[0, 1, 0], [0, 0, 1]],
+                                           [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+    assert loss == pytest.approx((-math.log(0.95) - math.log(0.1)) / 2, rel=1e-12)
+    # one-hot targets equal the sparse loss, logits and probabilities alike
+    z = np.array([[0.3, -1.0, 2.0], [1.0, 1.0, 0.0]])
+    for logits, pred in ((True, z), (False, ref.softmax(z))):
+        a = ref.categorical_crossentropy(np.eye(3)[[2, 0]], pred, logits)
+        b = ref.sparse_categorical_crossentropy([2, 0], pred, logits)
+        assert a[0] == pytest.approx(b[0], rel=1e-12)
+        np.testing.assert_allclose(a[1], b[1], rtol=1e-10, atol=1e-14)
+    # label smoothing 0.3 over 2 classes: targets [0.15, 0.85]
+    loss, _ = ref.categorical_crossentropy([[0.0, 1.0]], [[0.5, 0.5]], label_smoothing=0.3)
+    assert loss == pytest.approx(math.log(2.0), rel=1e-12)
+
+
+@pytest.mark.parametrize("from_logits", [True, False])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("shape", [(1, 2), (5, 3), (2, 3, 4)])
+def test_categorical_crossentropy_grad(from_logits, smoothing, shape):
+    rng = np.random.default_rng(11)
+    y_true = rng.dirichlet(np.ones(shape[-1]), size=shape[:-1])  # soft targets
+    y_pred = (rng.normal(scale=2.0, size=shape) if from_logits
+              else rng.uniform(0.1, 1.0, size=shape))  # unnormalised, away from the clip
+    w = rng.uniform(0.0, 2.0, shape[0])
+    loss, d = ref.categorical_crossentropy(y_true, y_pred, from_logits, smoothing, w)
+    assert d.shape == y_pred.shape
+    f = lambda a: ref.categorical_crossentropy(y_true, a, from_logits, smoothing, w)[0]
+    assert_grad(f, y_pred, d, "dy_pred")
+
+
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_binary_crossentropy_weighted_grad(from_logits):
+    rng = np.random.default_rng(12)
+    y_true = (rng.random((4, 3)) > 0.5).astype(np.float64)
+    y_pred = rng.normal(size=(4, 3)) if from_logits else rng.uniform(0.05, 0.95, (4, 3))
+    w = rng.uniform(0.0, 2.0, 4)
+    loss, d = ref.binary_crossentropy_weighted(y_true, y_pred, from_logits, 0.1, w)
+    f = lambda a: ref.binary_crossentropy_weighted(y_true, a, from_logits, 0.1, w)[0]
+    assert_grad(f, y_pred, d, "dy_pred")
+    # unit weights, no smoothing: the plain binary loss
+    plain = ref.binary_crossentropy(y_true, y_pred, from_logits)
+    again = ref.binary_crossentropy_weighted(y_true, y_pred, from_logits)
+    assert again[0] == pytest.approx(plain[0], rel=1e-12)
+    np.testing.assert_allclose(again[1], plain[1], rtol=1e-12)
+
+
+def test_regression_losses_by_hand():
+    y, p = [[1.0, 2.0], [0.0, 0.0]], [[1.0, 0.0], [3.0, 0.5]]
+    assert ref.mean_squared_error(y, p)[0] == pytest.approx((0 + 4 + 9 + 0.25) / 4)
+    assert ref.mean_absolute_error(y, p)[0] == pytest.approx((0 + 2 + 3 + 0.5) / 4)
+    # Huber(1): 0, 2 - 0.5, 3 - 0.5, 0.125
+    assert ref.huber(y, p)[0] == pytest.approx((0 + 1.5 + 2.5 + 0.125) / 4)
+    # weights: sample 0 counts twice, sample 1 not at all; N stays 4
+    assert ref.mean_squared_error(y, p, [2.0, 0.0])[0] == pytest.approx(2 * 4 / 4)
+    # MAE's gradient is 0 where the prediction is exact (as sign(0) in Keras)
+    assert ref.mean_absolute_error(y, p)[1][0, 0] == 0.0
+
+
+@pytest.mark.parametrize("loss", ["mean_squared_error", "mean_absolute_error", "huber"])
+@pytest.mark.parametrize("true_shape,pred_shape", [((5,), (5,)), ((5,), (5, 1)),
+                                                   ((4, 3), (4, 3))])
+def test_regression_losses_grad(loss, true_shape, pred_shape):
+    rng = np.random.default_rng(13)
+    y_true = rng.normal(size=true_shape)
+    y_pred = rng.normal(scale=2.0, size=pred_shape)
+    w = rng.uniform(0.0, 2.0, pred_shape[0])
+    fn = getattr(ref, loss)
+    value, d = fn(y_true, y_pred, sample_weight=w)
+    assert d.shape == y_pred.shape
+    assert_grad(lambda a: fn(y_true, a, sample_weight=w)[0], y_pred, d, "dy_pred")
+
+
 # --------------------------------------------------------------------------------------
 # Optimizers
 # --------------------------------------------------------------------------------------

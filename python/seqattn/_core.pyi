@@ -124,6 +124,10 @@ class Loss:
         ...
     def prepare_targets(self, y: typing.Any, pred_shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], who: str) -> numpy.typing.NDArray[numpy.float32]:
         ...
+    def sample_losses(self, y_true: typing.Any, y_pred: typing.Any) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        Keras's loss functions: one loss per sample (pred.shape[:-1]; (B,) for 1-D predictions).
+        """
     @property
     def from_logits(self) -> bool:
         ...
@@ -134,7 +138,28 @@ class SparseCategoricalCrossentropy(Loss):
     def __init__(self, from_logits: bool) -> None:
         ...
 class BinaryCrossentropy(Loss):
-    def __init__(self, from_logits: bool) -> None:
+    def __init__(self, from_logits: bool, label_smoothing: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+        ...
+    @property
+    def label_smoothing(self) -> float:
+        ...
+class CategoricalCrossentropy(Loss):
+    def __init__(self, from_logits: bool, label_smoothing: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+        ...
+    @property
+    def label_smoothing(self) -> float:
+        ...
+class MeanSquaredError(Loss):
+    def __init__(self) -> None:
+        ...
+class MeanAbsoluteError(Loss):
+    def __init__(self) -> None:
+        ...
+class Huber(Loss):
+    def __init__(self, delta: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def delta(self) -> float:
         ...
 class Optimizer:
     def apply_to(self, arg0: collections.abc.Sequence[Layer]) -> None:

@@ -11,7 +11,9 @@ Shapes (B samples, K classes):
     y_pred         (B,) or (B, 1): a binary output, the probability (or logit) of class 1;
                    (B, K): class probabilities (or logits) of a sparse categorical output.
     y_true         (B,) or (B, 1): 0/1 for a binary output, a class id in [0, K) for (B, K).
-                   Labels are sparse, never one-hot, as the losses take them.
+                   Labels are sparse, as the losses take them, except for
+                   CategoricalAccuracy (one-hot (B, K), as categorical_crossentropy) and
+                   MeanSquaredError/MeanAbsoluteError (targets shaped like y_pred).
     sample_weight  None, a scalar, (B,) or (B, 1); finite and >= 0. Every count is a sum of
                    weights (weight 0 drops a sample, weight 2 counts it twice).
 
@@ -44,10 +46,12 @@ Differences from Keras, and why:
 from __future__ import annotations
 
 from .base import Metric
-from .accuracy import BinaryAccuracy, SparseCategoricalAccuracy
+from .accuracy import BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy
+from .regression import MeanAbsoluteError, MeanSquaredError
 from .confusion import F1Score, Precision, Recall
 from .auc import AUC
 from .registry import deserialize, from_config, get, serialize
 
 __all__ = ["Metric", "BinaryAccuracy", "SparseCategoricalAccuracy", "Precision", "Recall",
-           "F1Score", "AUC", "get", "serialize", "deserialize", "from_config"]
+           "F1Score", "AUC", "CategoricalAccuracy", "MeanSquaredError", "MeanAbsoluteError",
+           "get", "serialize", "deserialize", "from_config"]

@@ -86,3 +86,32 @@ class SparseCategoricalAccuracy(_MeanOfHits):
         y_true, y_pred, w = self._inputs(y_true, y_pred, sample_weight)
         self._check_class_ids(y_true, y_pred)
         self._accumulate(np.argmax(y_pred, axis=1) == y_true, w)
+
+
+class CategoricalAccuracy(_MeanOfHits):
+    """How often the most likely class is the one-hot (or most probable) target class.
+
+        accuracy = sum_i w_i [ argmax_k p_ik == argmax_k y_ik ] / sum_i w_i
+
+    Ties go to the first class. Input shape: y_pred (B, K); y_true (B, K), as
+    categorical_crossentropy takes them.
+
+    Example:
+        >>> CategoricalAccuracy()([[0, 0, 1], [0, 1, 0]], [[0.1, 0.6, 0.3], [0.05, 0.95, 0]])
+        0.5
+    """
+
+    def __init__(self, name="categorical_accuracy"):
+        super().__init__(name)
+        self.reset_state()
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = self._numeric("y_pred", y_pred)
+        y_true = self._numeric("y_true", y_true)
+        if y_pred.ndim != 2 or y_true.shape != y_pred.shape:
+            raise ValueError(f"{self._what()}: expected one-hot targets and class scores of one "
+                             f"shape (B, K); received y_true of shape {y_true.shape} and y_pred "
+                             f"of shape {y_pred.shape}. For class ids use "
+                             "SparseCategoricalAccuracy.")
+        _, _, w = self._inputs(np.zeros(len(y_pred)), y_pred, sample_weight)
+        self._accumulate(np.argmax(y_pred, axis=1) == np.argmax(y_true, axis=1), w)

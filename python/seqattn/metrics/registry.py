@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .base import Metric
-from .accuracy import BinaryAccuracy, SparseCategoricalAccuracy
+from .accuracy import BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy
+from .regression import MeanAbsoluteError, MeanSquaredError
 from .confusion import F1Score, Precision, Recall
 from .auc import AUC
 
@@ -11,12 +12,19 @@ from .auc import AUC
 # --------------------------------------------------------------------------- lookup, config
 # Fixed registries: names and configs select from these, nothing is imported or evaluated.
 _CLASSES = {cls.__name__: cls for cls in
-            (BinaryAccuracy, SparseCategoricalAccuracy, Precision, Recall, F1Score, AUC)}
+            (BinaryAccuracy, SparseCategoricalAccuracy, Precision, Recall, F1Score, AUC,
+             CategoricalAccuracy, MeanSquaredError, MeanAbsoluteError)}
 
 
 _BY_NAME = {"binary_accuracy": BinaryAccuracy,
             "sparse_categorical_accuracy": SparseCategoricalAccuracy,
-            "precision": Precision, "recall": Recall, "f1_score": F1Score, "auc": AUC}
+            "precision": Precision, "recall": Recall, "f1_score": F1Score, "auc": AUC,
+            "categorical_accuracy": CategoricalAccuracy,
+            "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
+            "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError}
+
+# Logged under the name asked for, as Keras logs metrics=["mae"] as "mae".
+_NAMED = {"mse", "mae", "mean_squared_error", "mean_absolute_error"}
 
 
 _NAMES = ("accuracy", "acc", *_BY_NAME)
@@ -27,7 +35,7 @@ def get(identifier, loss=None) -> Metric:
 
     "accuracy" (or "acc", which is also its logged name, as Keras) resolves from the loss:
     BinaryAccuracy for binary cross-entropy, SparseCategoricalAccuracy for sparse categorical
-    cross-entropy. With a loss, metrics whose from_logits is None read logits when
+    cross-entropy, CategoricalAccuracy for categorical cross-entropy. With a loss, metrics whose from_logits is None read logits when
     loss.from_logits is True. An instance is returned itself (bound to the loss), so its state
     can be read after fit/evaluate.
     """
@@ -39,10 +47,14 @@ def get(identifier, loss=None) -> Metric:
             metric = BinaryAccuracy(name=identifier)
         elif loss_name == "sparse_categorical_crossentropy":
             metric = SparseCategoricalAccuracy(name=identifier)
+        elif loss_name == "categorical_crossentropy":
+            metric = CategoricalAccuracy(name=identifier)
         else:
-            raise ValueError(f"Metric {identifier!r} is chosen by the loss (binary or sparse "
+            raise ValueError(f"Metric {identifier!r} is chosen by the loss (binary, categorical or sparse "
                              f"categorical cross-entropy); received loss={loss!r}. Use "
                              "'binary_accuracy' or 'sparse_categorical_accuracy' instead.")
+    elif isinstance(identifier, str) and identifier in _NAMED:
+        metric = _BY_NAME[identifier](name=identifier)
     elif isinstance(identifier, str) and identifier in _BY_NAME:
         metric = _BY_NAME[identifier]()
     else:

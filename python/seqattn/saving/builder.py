@@ -256,7 +256,8 @@ def _compile_from_config(model, config, reader):
             name = r.get(field, c, "name")
             r.require(field + ".name", name, isinstance(name, str) and name in losses_mod._BY_NAME,
                       "one of " + ", ".join(map(repr, sorted(losses_mod._BY_NAME))))
-            r.boolean(field + ".from_logits", r.get(field, c, "from_logits"))
+            if "from_logits" in losses_mod._BY_NAME[name]().get_config():  # cross-entropies
+                r.boolean(field + ".from_logits", r.get(field, c, "from_logits"))
     loss_weights = r.list("compile.loss_weights", r.get("compile", config, "loss_weights"), n)
     for i, w in enumerate(loss_weights):
         r.number(f"compile.loss_weights[{i}]", w)
@@ -271,8 +272,7 @@ def _compile_from_config(model, config, reader):
 
     def build():
         optimizer = _OPTIMIZERS[class_name].from_config(opt_config)
-        loss_objects = [None if c is None else losses_mod._BY_NAME[c["name"]](
-            from_logits=c["from_logits"]) for c in losses]
+        loss_objects = [None if c is None else losses_mod.from_config(c) for c in losses]
         metric_objects = [[metrics_mod.from_config(c) for c in ms] for ms in metrics]
         model.compile(optimizer=optimizer, loss=loss_objects, loss_weights=loss_weights,
                       metrics=metric_objects)

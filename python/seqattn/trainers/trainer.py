@@ -34,7 +34,9 @@ class Trainer:
         Args:
             optimizer: "sgd", "adam", "adamw", "rmsprop", "adagrad" or an optimizer object.
                 (Keras defaults to "rmsprop"; the default here is "adam".)
-            loss: "sparse_categorical_crossentropy", "binary_crossentropy" or a loss object;
+            loss: a name ("sparse_categorical_crossentropy", "categorical_crossentropy",
+                "binary_crossentropy", "mse", "mae", "huber", ...), a seqattn.losses function
+                or a loss object;
                 for several outputs, one loss for all, a list (one per output) or a dict
                 keyed by output name.
             loss_weights: for several outputs, a list or dict of floats (default 1 each).
@@ -80,10 +82,12 @@ class Trainer:
         """Each metric sees an empty batch of its output's shape now, so a metric that cannot
         read that output fails at compile, not mid-epoch; duplicate log names get a suffix
         ("precision_1"), as in Keras."""
-        for ms, output in zip(self._metrics, self.outputs):
+        for ms, output, loss in zip(self._metrics, self.outputs, self._losses):
             shape = (0,) + tuple(1 if d is None else d for d in output.shape[1:])
+            # Class ids for the sparse loss; targets shaped like the outputs for the others.
+            sparse = shape[-1] > 1 and not getattr(loss, "_targets_like_outputs", False)
             for m in ms:
-                m.update_state(np.zeros(shape[:-1] if shape[-1] > 1 else shape, np.float32),
+                m.update_state(np.zeros(shape[:-1] if sparse else shape, np.float32),
                                np.zeros(shape, np.float32))
                 m.reset_state()
             seen = {}
