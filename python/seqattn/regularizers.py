@@ -147,3 +147,9 @@ def get(identifier):
     raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}: seqattn "
                      "computes weight penalties in C++ inside the training step, so it takes "
                      "L1, L2 or L1L2 (or their names / configs), not arbitrary callables.")
+
+
+def __getattr__(name):
+    # A Keras name seqattn lacks: say what to use instead (_keras_names.py).
+    from ._keras_names import missing as _missing
+    raise _missing("regularizers", name, globals())

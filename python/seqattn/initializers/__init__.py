@@ -92,3 +92,9 @@ def get(identifier):
         return identifier
     raise ValueError(f"Could not interpret initializer identifier: {identifier!r} (expected a "
                      "name, a config dict, an Initializer or a callable(shape, dtype=None)).")
+
+
+def __getattr__(name):
+    # A Keras name seqattn lacks: say what to use instead (_keras_names.py).
+    from .._keras_names import missing as _missing
+    raise _missing("initializers", name, globals())
