@@ -1,4 +1,4 @@
-"""seqattn.initializers: Keras 3 names, formulas, seeds, get/serialize, and the layers' arguments."""
+"""seqattn.initializers: Keras 3 names, formulas, seeds, get/serialize, the layers' arguments."""
 
 import math
 import os
@@ -164,7 +164,6 @@ def test_default_initialization_draws_as_before():
     d(seqattn.Input(shape=(3,)))
     e = layers.Embedding(7, 2)
     e(seqattn.Input(shape=(4,), dtype="int32"))
-    rng = np.random.default_rng(11)
     seqattn.utils.set_random_seed(11)
     rng = seqattn.utils.global_rng()
     limit = np.sqrt(6.0 / (3 + 5))

@@ -131,8 +131,8 @@ def deserialize(config):
 
 
 def get(identifier):
-    """Keras `regularizers.get`: "l1", "l2" (coefficient 0.01), "l1_l2" (both 0), "L1"/"L2"/"L1L2", a
-    config dict or a Regularizer; None gives None. seqattn computes penalties in C++, so
+    """Keras `regularizers.get`: "l1", "l2" (coefficient 0.01), "l1_l2" (both 0),
+    "L1"/"L2"/"L1L2", a config dict or a Regularizer; None gives None. seqattn computes penalties in C++, so
     arbitrary callables are refused (a ValueError says so)."""
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
