@@ -225,3 +225,37 @@ def test_sgd_steps_match_keras(keras, rng):
     np.testing.assert_allclose(h_ours.history["loss"], h_theirs.history["loss"], rtol=1e-5)
     np.testing.assert_allclose(ours.evaluate(xs, ys, verbose=0),
                                theirs.evaluate(xs, ys, verbose=0), rtol=1e-5)
+
+
+def test_embedding_attention_layer_norm_penalties_match_keras(keras, rng):
+    """Every other regularizer argument (embeddings, attention kernels and biases, LayerNorm
+    gamma and beta) trained with SGD: the same weights and losses as Keras 3."""
+    ids = rng.integers(1, V, (8, T))
+    ys = (rng.random((8, 1)) < 0.5).astype(np.float32)
+
+    def build(lib, regs, inp):
+        h = lib.layers.Embedding(V, C, embeddings_regularizer=regs.L1(1e-3))(inp)
+        a = lib.layers.MultiHeadAttention(2, 4, kernel_regularizer=regs.L2(1e-2),
+                                          bias_regularizer=regs.L1L2(1e-3, 1e-2))(h, h)
+        h = lib.layers.LayerNormalization(gamma_regularizer=regs.L2(1e-2),
+                                          beta_regularizer=regs.L1(1e-3))(
+            lib.layers.Add()([h, a]))
+        out = lib.layers.Dense(1, activation="sigmoid")(lib.layers.GlobalAveragePooling1D()(h))
+        model = lib.Model(inp, out)
+        model.compile(optimizer=lib.optimizers.SGD(0.5), loss="binary_crossentropy")
+        return model
+
+    seqattn.utils.set_random_seed(8)
+    ours = build(seqattn, R, seqattn.Input(shape=(T,), dtype="int32"))
+    theirs = build(keras, keras.regularizers, keras.Input(shape=(T,), dtype="int32"))
+    w0 = ours.get_weights()
+    for k in range(len(w0)):  # nonzero biases and betas: the L1 terms in play
+        if not w0[k].any():
+            w0[k] = (rng.standard_normal(w0[k].shape) * 0.05).astype(np.float32)
+    ours.set_weights(w0)
+    theirs.set_weights(w0)
+    h_ours = ours.fit(ids, ys, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    h_theirs = theirs.fit(ids, ys, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-4, atol=2e-6)
+    np.testing.assert_allclose(h_ours.history["loss"], h_theirs.history["loss"], rtol=1e-5)
