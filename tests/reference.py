@@ -992,3 +992,16 @@ def clip_by_norm(g, clipnorm):
     g = _f64(g)
     norm = math.sqrt(float(np.sum(g * g)))
     return g * (clipnorm / norm) if norm > clipnorm else g.copy()
+
+
+# --------------------------------------------------------------------------------------
+# Weight regularizers (Keras L1 / L2 / L1L2)
+# --------------------------------------------------------------------------------------
+
+
+def weight_penalty(w, l1=0.0, l2=0.0):
+    """Keras L1L2: l1·Σ|w| + l2·Σw² (no 1/2). Returns (penalty, d penalty / dw), float64;
+    the gradient at w = 0 takes sign(0) = 0, as Keras's backends do."""
+    w = _f64(w)
+    return l1 * float(np.abs(w).sum()) + l2 * float(np.square(w).sum()), \
+        l1 * np.sign(w) + 2.0 * l2 * w

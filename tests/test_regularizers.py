@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+import reference as ref
 
 import seqattn
 from seqattn import layers
@@ -40,16 +41,16 @@ def _model(regularized, seed=0):
 
 
 def _numpy_penalty(model):
-    """float64 penalty and gradient per weight, from the layers' regularizer arguments."""
+    """float64 penalty and gradient per weight (tests/reference.py), from the layers'
+    regularizer arguments."""
     penalty, grads = 0.0, []
     for layer in model.layers:
         roles = getattr(layer, "_drawn_roles", [])
         for role, w in zip(roles, layer.get_weights()):
             reg = layer._regularizers.get(role)
-            l1, l2 = reg.coefficients() if reg is not None else (0.0, 0.0)
-            w = w.astype(np.float64)
-            penalty += l1 * np.abs(w).sum() + l2 * np.square(w).sum()
-            grads.append(l1 * np.sign(w) + 2 * l2 * w)
+            p, g = ref.weight_penalty(w, *(reg.coefficients() if reg else (0.0, 0.0)))
+            penalty += p
+            grads.append(g)
     return penalty, grads
 
 
@@ -111,7 +112,7 @@ def test_fit_and_evaluate_report_the_penalty(rng):
     assert h_r.history["loss"][0] == pytest.approx(h_p.history["loss"][0] + penalty, rel=1e-5)
 
 
-def test_bit_identical_across_thread_counts(rng):
+def test_bit_identical_across_thread_counts(rng, threads):
     # a table of 3 · 16384 floats: several fixed chunks of the parallel penalty sum
     ids = rng.integers(1, 2000, (16, T))
     y = rng.integers(0, 3, 16)
@@ -127,7 +128,6 @@ def test_bit_identical_across_thread_counts(rng):
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
         hist = model.fit(ids, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
         results.append((hist.history["loss"], model.get_weights()))
-    seqattn.set_num_threads(1)
     for loss, weights in results[1:]:
         assert loss == results[0][0]
         for a, b in zip(weights, results[0][1]):
