@@ -340,7 +340,22 @@ PYBIND11_MODULE(_core, m) {
         for (auto& p : l.params()) r.push_back(p.name);
         return r;
       })
-      .def("output_shape", &Layer::output_shape);
+      .def("output_shape", &Layer::output_shape)
+      .def("set_regularization", [](Layer& l, std::size_t i, float l1, float l2) {
+        auto& ps = l.params();
+        if (i >= ps.size())
+          throw std::out_of_range(l.name + ": no weight " + std::to_string(i) + " (it has " +
+                                  std::to_string(ps.size()) + ")");
+        ps[i].l1 = l1;
+        ps[i].l2 = l2;
+      }, py::arg("index"), py::arg("l1"), py::arg("l2"),
+         "Keras weight regularizer of weight `index`: the training loss gains "
+         "l1*sum|w| + l2*sum(w^2).")
+      .def("get_regularization", [](Layer& l) {
+        std::vector<std::pair<float, float>> r;
+        for (auto& p : l.params()) r.emplace_back(p.l1, p.l2);
+        return r;
+      });
 
   py::class_<Embedding, Layer, std::shared_ptr<Embedding>>(m, "Embedding")
       .def(py::init<Index, Index, bool>(), py::arg("input_dim"), py::arg("output_dim"), py::arg("mask_zero"));

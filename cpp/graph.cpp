@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <stdexcept>
 
 namespace seqattn {
@@ -181,6 +182,7 @@ void Graph::wire() {
       for (auto& p : l->params()) params_.push_back(&p);
   }
   chunk_params(params_, grad_chunks_);
+  chunk_penalty_.assign(grad_chunks_.size(), 0.0);
   grad_zeroed_.assign(values_.size(), 0);
   wired_ = true;
 }
@@ -345,6 +347,37 @@ void Graph::backward_step(Step& s) {
   masks_[s.call.output] = std::move(out.mask);
 }
 
+double Graph::regularize(bool with_grad) {
+  if (!wired_) wire();
+  bool any = false;
+  for (const Param* p : params_) any = any || p->l1 != 0.0f || p->l2 != 0.0f;
+  if (!any) return 0.0;
+  const Index nchunks = static_cast<Index>(grad_chunks_.size());
+  parallel_for(nchunks, nchunks > 1, [&](Index c) {
+    const ParamChunk& ch = grad_chunks_[c];
+    Param& p = *params_[ch.param];
+    double abs_sum = 0.0, sq_sum = 0.0;
+    if (p.l1 != 0.0f || p.l2 != 0.0f) {
+      const float* w = p.value.data();
+      float* g = p.grad.data();
+      const float l1 = p.l1, two_l2 = 2.0f * p.l2;
+      for (Index j = ch.begin; j < ch.end; ++j) {
+        const double x = w[j];
+        abs_sum += std::fabs(x);
+        sq_sum += x * x;
+        if (with_grad) {
+          const float sign = w[j] > 0.0f ? 1.0f : (w[j] < 0.0f ? -1.0f : 0.0f);
+          g[j] += l1 * sign + two_l2 * w[j];
+        }
+      }
+    }
+    chunk_penalty_[c] = static_cast<double>(p.l1) * abs_sum + static_cast<double>(p.l2) * sq_sum;
+  });
+  double total = 0.0;
+  for (Index c = 0; c < nchunks; ++c) total += chunk_penalty_[c];
+  return total;
+}
+
 double Graph::compute_gradients(const std::vector<Tensor>& inputs,
                                 const std::vector<Tensor>& y_true, const float* sample_weight,
                                 bool training) {
@@ -352,6 +385,8 @@ double Graph::compute_gradients(const std::vector<Tensor>& inputs,
   double loss = 0.0;
   timed(loss_seconds_, [&] { loss = losses_and_seeds(y_true, sample_weight, true); });
   backward();
+  // After backward: every layer's gradient is in place, the weights are the ones the loss saw.
+  timed(loss_seconds_, [&] { loss += regularize(true); });
   return loss;
 }
 
@@ -367,7 +402,7 @@ double Graph::train_step(const std::vector<Tensor>& inputs, const std::vector<Te
 double Graph::test_step(const std::vector<Tensor>& inputs, const std::vector<Tensor>& y_true,
                         const float* sample_weight) {
   forward(inputs, false);
-  return losses_and_seeds(y_true, sample_weight, false);
+  return losses_and_seeds(y_true, sample_weight, false) + regularize(false);
 }
 
 void Graph::predict_step(const std::vector<Tensor>& inputs) { forward(inputs, false); }

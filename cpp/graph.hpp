@@ -112,6 +112,10 @@ class Graph {
   // gradient contribution then accumulates into zeros, and a value nobody reads is zeroed
   // only when its producer needs it.
   Tensor& zeroed_grad(int v);
+  // Σ over params of l1·Σ|w| + l2·Σw² (Keras's weight regularization losses, which Keras adds
+  // to the reported loss in fit and evaluate); with_grad adds l1·sign(w) + 2·l2·w to every
+  // Param::grad. Summed per fixed chunk, then in chunk order: the same at any thread count.
+  double regularize(bool with_grad);
   void forward(const std::vector<Tensor>& inputs, bool training);
   // Every output's loss; with_grad also clears all gradients and seeds the outputs' ones.
   double losses_and_seeds(const std::vector<Tensor>& y_true, const float* sample_weight,
@@ -155,6 +159,7 @@ class Graph {
   std::vector<char> grad_zeroed_;  // per value: grads_[v] zeroed in this backward pass
   std::vector<Param*> params_;     // every layer's params (wire())
   std::vector<ParamChunk> grad_chunks_;  // params_ in fixed chunks, cleared in parallel
+  std::vector<double> chunk_penalty_;    // per chunk of grad_chunks_: its regularization sum
   bool wired_ = false;
   std::vector<std::shared_ptr<Loss>> losses_;  // one per output
   std::vector<double> loss_weights_;

@@ -86,6 +86,9 @@ struct Param {
   Shape shape;
   std::vector<float> value;
   std::vector<float> grad;
+  // Keras weight regularizer L1L2(l1, l2): the training loss gains l1·Σ|w| + l2·Σw² and the
+  // gradient l1·sign(w) + 2·l2·w (Graph::regularize); zero for an unregularized weight.
+  float l1 = 0.0f, l2 = 0.0f;
   // Refuses (std::invalid_argument) a shape this machine cannot hold, before allocating.
   Param(std::string n, Shape s);
   Index size() const { return static_cast<Index>(value.size()); }

@@ -1147,3 +1147,16 @@ def adagrad_step(w, g, acc=None, lr=1e-3, initial_accumulator_value=0.1, epsilon
     acc = np.full_like(w, initial_accumulator_value) if acc is None else _f64(acc)
     acc = acc + g * g
     return w - lr * g / np.sqrt(acc + epsilon), acc
+
+
+# --------------------------------------------------------------------------------------
+# Weight regularizers (Keras L1 / L2 / L1L2)
+# --------------------------------------------------------------------------------------
+
+
+def weight_penalty(w, l1=0.0, l2=0.0):
+    """Keras L1L2: l1·Σ|w| + l2·Σw² (no 1/2). Returns (penalty, d penalty / dw), float64;
+    the gradient at w = 0 takes sign(0) = 0, as Keras's backends do."""
+    w = _f64(w)
+    return l1 * float(np.abs(w).sum()) + l2 * float(np.square(w).sum()), \
+        l1 * np.sign(w) + 2.0 * l2 * w

@@ -77,6 +77,18 @@ SCRIPT = textwrap.dedent("""
         m.compile(optimizer=optimizer, loss="binary_crossentropy")
         return m
 
+    def regularized(optimizer):
+        # weight penalties on every kind of weight: computed in the C++ step (Graph::regularize)
+        inp = seqattn.Input(shape=(T,), dtype="int32")
+        x = L.Embedding(V, C, mask_zero=True, embeddings_regularizer="l1")(inp)
+        a = L.MultiHeadAttention(2, 8, kernel_regularizer="l2", bias_regularizer="l1")(x, x)
+        x = L.LayerNormalization(gamma_regularizer="l2")(L.Add()([x, a]))
+        out = L.Dense(3, activation="softmax", kernel_regularizer=seqattn.regularizers.L1L2(
+            1e-3, 1e-2))(L.GlobalAveragePooling1D()(x))
+        m = seqattn.Model(inputs=inp, outputs=out)
+        m.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+        return m
+
     rng = np.random.default_rng(0)
     ids = rng.integers(0, V, size=(4 * B, T)).astype(np.int32)
     ids[:, T // 2:] *= rng.integers(0, 2, size=(4 * B, T - T // 2))  # padding (id 0)
@@ -96,7 +108,9 @@ SCRIPT = textwrap.dedent("""
             ("classifier/sgd_clipvalue_decay", lambda: classifier(seqattn.optimizers.SGD(
                 0.01, weight_decay=0.01, clipvalue=0.5)), ids, rng.integers(0, 3, size=4 * B)),
             ("keras_style/adam", lambda: keras_style(seqattn.optimizers.Adam(1e-3)),
-             ids, rng.integers(0, 2, size=(4 * B, 1)).astype(np.float32))]:
+             ids, rng.integers(0, 2, size=(4 * B, 1)).astype(np.float32)),
+            ("regularized/adam", lambda: regularized(seqattn.optimizers.Adam(1e-3)),
+             ids, rng.integers(0, 3, size=4 * B))]:
         model = build()
         probe.alloc_probe_reset()
         model.fit(x, y, batch_size=B, epochs=1, verbose=0)

@@ -105,7 +105,12 @@ def test_layer_norm_gradients_do_not_depend_on_thread_count(rng, threads):
 def test_layer_norm_get_config_round_trips():
     layer = layers.LayerNormalization(epsilon=1e-6, center=False, name="ln_cfg")
     cfg = layer.get_config()
-    assert cfg == {"name": "ln_cfg", "axis": -1, "epsilon": 1e-6, "center": False, "scale": True}
+    zeros = {"module": "keras.initializers", "class_name": "Zeros", "config": {},
+             "registered_name": None}
+    ones = {**zeros, "class_name": "Ones"}
+    assert cfg == {"name": "ln_cfg", "axis": -1, "epsilon": 1e-6, "center": False, "scale": True,
+                   "beta_initializer": zeros, "gamma_initializer": ones, "beta_regularizer": None,
+                   "gamma_regularizer": None, "beta_constraint": None, "gamma_constraint": None}
     again = layers.LayerNormalization(**{**cfg, "name": "ln_cfg_2"})
     assert again.get_config() == {**cfg, "name": "ln_cfg_2"}
 

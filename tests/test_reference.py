@@ -878,3 +878,17 @@ def test_sine_position_encoding_by_hand():
     x = np.random.default_rng(15).normal(size=(1, 2, 3))
     g = ref.numerical_grad(lambda a: np.sum(ref.sine_position_encoding(a) * x), x)
     assert not g.any()
+
+
+# --------------------------------------------------------------------------------------
+# Weight regularizers
+# --------------------------------------------------------------------------------------
+
+
+def test_weight_penalty_by_hand_and_grad():
+    w = np.array([[-2.0, 0.5], [1.5, -0.25]])
+    p, g = ref.weight_penalty(w, l1=0.1, l2=0.3)
+    assert p == pytest.approx(0.1 * 4.25 + 0.3 * (4 + 0.25 + 2.25 + 0.0625), rel=1e-15)
+    np.testing.assert_allclose(g, 0.1 * np.sign(w) + 0.6 * w, rtol=1e-15)
+    assert_grad(lambda a: ref.weight_penalty(a, 0.1, 0.3)[0], w, g, "weight_penalty")
+    assert not ref.weight_penalty(np.zeros(3), 0.5, 0.0)[1].any()  # sign(0) = 0

@@ -26,6 +26,7 @@ from importlib.metadata import PackageNotFoundError, version  # noqa: E402
 
 from . import _core, callbacks, datasets, layers, losses, metrics, ops, optimizers, text, utils
 from . import schedules  # noqa: E402
+from . import initializers, regularizers  # noqa: E402
 from .archive import FileFormatError  # noqa: E402
 from .layers import Input  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
@@ -62,4 +63,4 @@ def get_num_threads() -> int:
 __all__ = ["FileFormatError", "Input", "Model", "Sequential", "build_info", "callbacks",
            "datasets", "get_num_threads", "layers", "load_model", "losses", "metrics",
            "ops", "optimizers", "saving", "schedules", "set_num_threads", "text", "utils",
-           "__version__"]
+           "__version__", "initializers", "regularizers"]

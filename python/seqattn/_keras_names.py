@@ -54,6 +54,13 @@ _ADVICE = {
     "callbacks": {
         "RemoteMonitor": "use CSVLogger or a LambdaCallback that sends the logs",
     },
+    "regularizers": {
+        "OrthogonalRegularizer": "use L2 (seqattn computes L1, L2 and L1L2 penalties in C++)",
+    },
+    "initializers": {
+        "STFT": "use a callable initializer(shape, dtype=None) returning the array",
+        "STFTInitializer": "use a callable initializer(shape, dtype=None) returning the array",
+    },
 }
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .. import _validation as V
-from .. import initializers
 from .base import Layer, Node, SymbolicTensor, is_symbolic
+from .weight_options import WeightOption
 
 
 class MultiHeadAttention(Layer):
@@ -21,6 +21,10 @@ class MultiHeadAttention(Layer):
         dropout: dropout rate on the attention probabilities, while training.
         use_bias: biases on the four projections.
         output_shape: Cout, the output feature size; defaults to the query's last axis.
+        kernel_initializer, bias_initializer: for all four projections, default
+            "glorot_uniform" and "zeros" (Keras).
+        kernel_regularizer, bias_regularizer: Keras L1/L2/L1L2 penalties on all four.
+        kernel_constraint, bias_constraint: None only (not implemented).
 
     Call arguments: `query` (B, T, C), `value` (B, S, Cv) (defaults to `query`: in a
     `Sequential` the layer is self-attention), `key` (B, S, Ck) (defaults to `value`),
@@ -39,6 +43,7 @@ class MultiHeadAttention(Layer):
     """
 
     _float_inputs = True  # ids must go through an Embedding first
+    _weight_options = (WeightOption("kernel", "glorot_uniform"), WeightOption("bias", "zeros"))
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
                  output_shape=None, name=None, **kwargs):
@@ -78,9 +83,9 @@ class MultiHeadAttention(Layer):
                   ((H, Dv, Cout), (Cout,))]
         weights = []
         for kernel, bias in shapes:
-            weights.append(initializers.glorot_uniform(kernel))
+            weights.append(self._draw("kernel", kernel))
             if self.use_bias:
-                weights.append(initializers.zeros(bias))
+                weights.append(self._draw("bias", bias))
         return weights
 
     # -------------------------------------------------------------------- call

@@ -153,6 +153,8 @@ class Layer:
         return layer
 
     def __init__(self, name=None, **kwargs):
+        from . import weight_options
+        weight_arguments = weight_options.pop_arguments(type(self), kwargs)
         # Keras accepts these on every layer; seqattn computes in float32 and trains every
         # weight, so only their Keras defaults are accepted.
         for key, default in (("dtype", ("float32", None)), ("trainable", (True,)),
@@ -167,6 +169,7 @@ class Layer:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Expected a string for `name`. Received: name={name!r}")
         self.name = name or unique_name(_snake(type(self).__name__))
+        weight_options.apply(self, weight_arguments)
         self.built = False
         self._core = None
         self._nodes: list[Node] = []
@@ -208,9 +211,12 @@ class Layer:
             raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) cannot be built for "
                              f"input shapes {input_shapes}: {e}") from None
         self._core.name = self.name
+        from . import weight_options
+        self._drawn_roles = []
         weights = self._initial_weights()
         if weights:
             self._core.set_weights(weights)
+        weight_options.regularize(self)
         self.built = True
 
     def _size_arguments(self, message):
@@ -233,6 +239,15 @@ class Layer:
 
     def _initial_weights(self):
         return []
+
+    # Keras's per-weight arguments this layer takes (weight_options.WeightOption rows).
+    _weight_options = ()
+
+    def _draw(self, role, shape):
+        """The initial value of one weight of `role` (a row of _weight_options), drawn by the
+        initializer its argument names; call it in the order of the C++ layer's weights."""
+        from .weight_options import draw
+        return draw(self, role, shape)
 
     def _shared_copy(self, node, k):
         """The C++ layer that runs call k >= 1 of this layer in one graph (layer sharing): a
@@ -404,7 +419,8 @@ class Layer:
         if self._is_composite() and type(self).get_config is Layer.get_config:
             from .composite import auto_config
             return auto_config(self)
-        return {"name": self.name}
+        from .weight_options import config
+        return {"name": self.name, **config(self)}
 
     @classmethod
     def from_config(cls, config):

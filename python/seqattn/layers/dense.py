@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .. import _validation as V
-from .. import initializers
 from .base import Layer
+from .weight_options import WeightOption
 
 ACTIVATIONS = ("linear", "relu", "gelu", "tanh", "sigmoid", "softmax")
 
@@ -26,6 +26,10 @@ class Dense(Layer):
         activation: None/"linear", "relu", "gelu" (exact, Keras's default), "tanh",
             "sigmoid" or "softmax" (over the last axis).
         use_bias: add a bias vector.
+        kernel_initializer, bias_initializer: Keras initializers (names, objects, configs or
+            callables; seqattn.initializers), default "glorot_uniform" and "zeros".
+        kernel_regularizer, bias_regularizer: Keras L1/L2/L1L2 penalties (seqattn.regularizers).
+        kernel_constraint, bias_constraint: None only (not implemented).
 
     Input shape: (B, C) or (B, T, C); a padding mask on (B, T, C) input passes through.
     Output shape: (B, U) or (B, T, U).
@@ -33,6 +37,7 @@ class Dense(Layer):
     """
 
     _float_inputs = True  # ids must go through an Embedding first
+    _weight_options = (WeightOption("kernel", "glorot_uniform"), WeightOption("bias", "zeros"))
 
     def __init__(self, units, activation=None, use_bias=True, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
@@ -54,9 +59,9 @@ class Dense(Layer):
         return _core.Dense(self.input_dim, self.units, self.activation, self.use_bias)
 
     def _initial_weights(self):
-        w = [initializers.glorot_uniform((self.input_dim, self.units))]
+        w = [self._draw("kernel", (self.input_dim, self.units))]
         if self.use_bias:
-            w.append(initializers.zeros((self.units,)))
+            w.append(self._draw("bias", (self.units,)))
         return w
 
     def get_config(self):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .. import _validation as V
-from .. import initializers
 from .base import Layer
+from .weight_options import WeightOption
 
 
 def _check_ids_input(layer, input_shapes):
@@ -22,11 +22,16 @@ class Embedding(Layer):
         output_dim: embedding size C.
         mask_zero: when True, id 0 is padding: the layer emits the mask `ids != 0`, which
             attention and pooling layers downstream honour.
+        embeddings_initializer: default "uniform" (RandomUniform(-0.05, 0.05)), as Keras.
+        embeddings_regularizer: a Keras L1/L2/L1L2 penalty on the table.
+        embeddings_constraint: None only (not implemented).
 
     Input shape: (B, T) integer ids (any rank, as in Keras: (T,) positions give (T, C)).
     Output shape: (B, T, C), the input shape plus C.
     Weights: `embeddings` (V, C), initialised uniform(-0.05, 0.05) as in Keras.
     """
+
+    _weight_options = (WeightOption("embeddings", "uniform"),)
 
     def __init__(self, input_dim, output_dim, mask_zero=False, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
@@ -53,7 +58,7 @@ class Embedding(Layer):
         return _core.Embedding(self.input_dim, self.output_dim, self.mask_zero)
 
     def _initial_weights(self):
-        return [initializers.embedding_uniform((self.input_dim, self.output_dim))]
+        return [self._draw("embeddings", (self.input_dim, self.output_dim))]
 
     def _output_has_mask(self, input_has_mask):
         return self.mask_zero
@@ -73,10 +78,16 @@ class TokenAndPositionEmbedding(Layer):
         sequence_length: the longest T the position table covers (Tmax).
         embedding_dim: C.
         mask_zero: id 0 is padding; the mask comes from the token ids only.
+        embeddings_initializer: both tables' initializer (keras-hub's argument), default
+            "uniform" (RandomUniform(-0.05, 0.05)).
 
     Input shape: (B, T) ids with T <= sequence_length. Output shape: (B, T, C).
     Weights: `[(V, C), (Tmax, C)]` (token, then position), both uniform(-0.05, 0.05).
     """
+
+    # keras-hub's layer takes only the initializer (no regularizer or constraint arguments).
+    _weight_options = (WeightOption("embeddings", "uniform", regularizer=None,
+                                    constraint=None),)
 
     def __init__(self, vocabulary_size, sequence_length, embedding_dim, mask_zero=False,
                  name=None, **kwargs):
@@ -113,8 +124,8 @@ class TokenAndPositionEmbedding(Layer):
                                                self.embedding_dim, self.mask_zero)
 
     def _initial_weights(self):
-        return [initializers.embedding_uniform((self.vocabulary_size, self.embedding_dim)),
-                initializers.embedding_uniform((self.sequence_length, self.embedding_dim))]
+        return [self._draw("embeddings", (self.vocabulary_size, self.embedding_dim)),
+                self._draw("embeddings", (self.sequence_length, self.embedding_dim))]
 
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size,

@@ -6,8 +6,8 @@ import math
 import numbers
 
 from .. import _validation as V
-from .. import initializers
 from .base import Layer
+from .weight_options import WeightOption
 
 
 class LayerNormalization(Layer):
@@ -22,6 +22,9 @@ class LayerNormalization(Layer):
             Transformer example 1e-6).
         center: learn the offset `beta`.
         scale: learn the scale `gamma`.
+        beta_initializer, gamma_initializer: default "zeros" and "ones", as Keras.
+        beta_regularizer, gamma_regularizer: Keras L1/L2/L1L2 penalties.
+        beta_constraint, gamma_constraint: None only (not implemented).
 
     Input shape: (B, C) or (B, T, C); a padding mask passes through (padded rows are
     normalised like any other row and stay masked downstream).
@@ -33,6 +36,7 @@ class LayerNormalization(Layer):
     """
 
     _float_inputs = True
+    _weight_options = (WeightOption("beta", "zeros"), WeightOption("gamma", "ones"))
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
@@ -65,9 +69,9 @@ class LayerNormalization(Layer):
     def _initial_weights(self):
         w = []
         if self.scale:
-            w.append(initializers.ones((self.channels,)))
+            w.append(self._draw("gamma", (self.channels,)))
         if self.center:
-            w.append(initializers.zeros((self.channels,)))
+            w.append(self._draw("beta", (self.channels,)))
         return w
 
     def get_config(self):

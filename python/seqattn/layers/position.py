@@ -13,8 +13,8 @@ import math
 import numbers
 
 from .. import _validation as V
-from .. import initializers
 from .base import Layer
+from .weight_options import WeightOption
 
 
 def _check_btc(layer, input_shapes):
@@ -34,12 +34,16 @@ class PositionEmbedding(Layer):
 
     Args:
         sequence_length: the longest T the table covers (Tmax).
+        initializer: the table's initializer (keras-hub's argument name), default
+            "glorot_uniform".
 
     Input shape: (B, T, C). Output shape: (B, T, C).
     Weights: `embeddings` (Tmax, C), glorot-uniform (keras-hub's default initializer).
     """
 
     _float_inputs = True
+    _weight_options = (WeightOption("embeddings", "glorot_uniform", initializer="initializer",
+                                    regularizer=None, constraint=None),)
 
     def __init__(self, sequence_length, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
@@ -56,7 +60,7 @@ class PositionEmbedding(Layer):
         return _core.PositionEmbedding(self.sequence_length, self.channels)
 
     def _initial_weights(self):
-        return [initializers.glorot_uniform((self.sequence_length, self.channels))]
+        return [self._draw("embeddings", (self.sequence_length, self.channels))]
 
     def get_config(self):
         return {**super().get_config(), "sequence_length": self.sequence_length}

@@ -8,6 +8,7 @@ one layer, and its weights are its sub-layers' weights in keras-hub's order.
 from __future__ import annotations
 
 from .. import _validation as V
+from .. import initializers
 from .attention import MultiHeadAttention
 from .base import Layer, is_symbolic
 from .composite import set_composite_weights
@@ -37,6 +38,8 @@ class TransformerEncoder(Layer):
             the attention probabilities.
         activation: the feed-forward activation ("relu", "gelu", ...).
         layer_norm_epsilon: epsilon of both LayerNormalizations (keras-hub default 1e-5).
+        kernel_initializer, bias_initializer: of the attention's and the feed-forward
+            layers' kernels and biases (keras-hub), default "glorot_uniform" and "zeros".
         normalize_first: pre-norm instead of post-norm.
 
     Input shape: (B, T, C) float. Output shape: (B, T, C).
@@ -46,7 +49,8 @@ class TransformerEncoder(Layer):
     """
 
     def __init__(self, intermediate_dim, num_heads, dropout=0.0, activation="relu",
-                 layer_norm_epsilon=1e-5, normalize_first=False, name=None, **kwargs):
+                 layer_norm_epsilon=1e-5, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", normalize_first=False, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
         self.intermediate_dim = V.positive_int("intermediate_dim", intermediate_dim,
                                                owner=self.name)
@@ -57,6 +61,17 @@ class TransformerEncoder(Layer):
         self.layer_norm_epsilon = V.number("layer_norm_epsilon", layer_norm_epsilon, low=0.0,
                                            low_open=True, owner=self.name)
         self.normalize_first = V.boolean("normalize_first", normalize_first, owner=self.name)
+        for arg, value in (("kernel_initializer", kernel_initializer),
+                           ("bias_initializer", bias_initializer)):
+            try:
+                init = initializers.get(value)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"Layer '{self.name}' (TransformerEncoder): invalid `{arg}`: "
+                                 f"{e}") from None
+            if init is None:
+                raise ValueError(f"Layer '{self.name}' (TransformerEncoder): `{arg}` cannot be "
+                                 "None; pass an initializer name, object or callable.")
+            setattr(self, arg, init)
         self._sublayers = None
 
     def _build_sublayers(self, C):
@@ -64,14 +79,17 @@ class TransformerEncoder(Layer):
             raise ValueError(f"Layer '{self.name}': the model width {C} must be divisible by "
                              f"num_heads={self.num_heads} (key_dim = C // num_heads).")
         n, eps = self.name, self.layer_norm_epsilon
+        inits = {"kernel_initializer": self.kernel_initializer,
+                 "bias_initializer": self.bias_initializer}
         self._sublayers = {
             "attention": MultiHeadAttention(self.num_heads, C // self.num_heads,
-                                            dropout=self.dropout, name=f"{n}/self_attention"),
+                                            dropout=self.dropout, name=f"{n}/self_attention",
+                                            **inits),
             "attention_norm": LayerNormalization(epsilon=eps, name=f"{n}/self_attention_norm"),
             "ffn_norm": LayerNormalization(epsilon=eps, name=f"{n}/feedforward_norm"),
             "intermediate": Dense(self.intermediate_dim, activation=self.activation,
-                                  name=f"{n}/feedforward_intermediate"),
-            "output": Dense(C, name=f"{n}/feedforward_output"),
+                                  name=f"{n}/feedforward_intermediate", **inits),
+            "output": Dense(C, name=f"{n}/feedforward_output", **inits),
             "attention_dropout": Dropout(self.dropout, name=f"{n}/self_attention_dropout"),
             "ffn_dropout": Dropout(self.dropout, name=f"{n}/feedforward_dropout"),
             "attention_add": Add(name=f"{n}/self_attention_add"),
@@ -139,5 +157,9 @@ class TransformerEncoder(Layer):
         return {**super().get_config(), "intermediate_dim": self.intermediate_dim,
                 "num_heads": self.num_heads, "dropout": self.dropout,
                 "activation": self.activation, "layer_norm_epsilon": self.layer_norm_epsilon,
+                **{arg: initializers.serialize(init)
+                   if isinstance(init, initializers.Initializer) else init
+                   for arg, init in (("kernel_initializer", self.kernel_initializer),
+                                     ("bias_initializer", self.bias_initializer))},
                 "normalize_first": self.normalize_first}
 
