@@ -216,6 +216,14 @@ py::list outputs_of(const Graph& g) {
   return r;
 }
 
+// Each output's padding mask after the step ((B, T) bool, or None): per-token metrics weight
+// by it, as the loss does.
+py::list masks_of(const Graph& g) {
+  py::list r;
+  for (std::size_t i = 0; i < g.num_outputs(); ++i) r.append(mask_to_array(g.output_mask(i)));
+  return r;
+}
+
 // A step's inputs, each converted by the rule of the layers that read it (check.hpp).
 std::vector<Tensor> to_tensors(Graph& g, const py::list& xs) {
   std::vector<Tensor> r;
@@ -455,7 +463,8 @@ PYBIND11_MODULE(_core, m) {
           throw std::invalid_argument(l.name() + ": sample_weight must hold one weight per "
                                       "sample (" + std::to_string(yp.dim(0)) + "), received " +
                                       std::to_string(w.size()));
-        double v = l.forward_backward(yp, yt, w.empty() ? nullptr : w.data(), &g, l.from_logits);
+        double v = l.forward_backward(yp, yt, w.empty() ? nullptr : w.data(), yp.dim(0),
+                                      nullptr, &g, l.from_logits);
         return py::make_tuple(v, to_array(g));
       }, py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight") = py::none());
   loss_class.def("sample_losses", [](const Loss& l, const py::object& y_true, const py::object& y_pred) {
@@ -576,21 +585,25 @@ PYBIND11_MODULE(_core, m) {
         double loss = 0.0;
         return with_graph(g, [&] { loss = g.train_step(in, yt, w.empty() ? nullptr : w.data()); },
                           [&] {
-                            return py::make_tuple(loss, g.last_losses(),
-                                                  with_outputs ? py::object(outputs_of(g)) : py::none());
+                            py::object outs = py::none(), masks = py::none();
+                            if (with_outputs) outs = outputs_of(g), masks = masks_of(g);
+                            return py::make_tuple(loss, g.last_losses(), outs, masks);
                           });
       }, py::arg("inputs"), py::arg("ys"), py::arg("sample_weight") = py::none(),
          py::arg("with_outputs") = false,
-         "One training step: (total loss, each output's loss, training-mode outputs or None).")
+         "One training step: (total loss, each output's loss, training-mode outputs and their "
+         "padding masks, or None and None).")
       .def("test_step", [](Graph& g, const py::list& xs, const py::object& ys, py::object sw) {
         std::vector<Tensor> in = to_tensors(g, xs), yt = to_float_tensors(ys);
         std::vector<float> w = to_weights(sw);
         check_weights(w, in);
         double loss = 0.0;
         return with_graph(g, [&] { loss = g.test_step(in, yt, w.empty() ? nullptr : w.data()); },
-                          [&] { return py::make_tuple(loss, g.last_losses(), outputs_of(g)); });
+                          [&] {
+                            return py::make_tuple(loss, g.last_losses(), outputs_of(g), masks_of(g));
+                          });
       }, py::arg("inputs"), py::arg("ys"), py::arg("sample_weight") = py::none(),
-         "Inference-mode loss: (total loss, each output's loss, outputs).")
+         "Inference-mode loss: (total loss, each output's loss, outputs, their padding masks).")
       .def("compute_gradients", [](Graph& g, const py::list& xs, const py::object& ys, bool training) {
         std::vector<Tensor> in = to_tensors(g, xs), yt = to_float_tensors(ys);
         double loss = 0.0;

@@ -277,7 +277,15 @@ double Graph::losses_and_seeds(const std::vector<Tensor>& y_true, const float* s
     if (!losses_[i]) continue;  // an output that is not trained (e.g. attention scores)
     const Tensor& pred = logits_[i] ? logits_[i]->logits() : output(i);
     const bool logits = logits_[i] != nullptr || losses_[i]->from_logits;
-    last_losses_[i] = losses_[i]->forward_backward(pred, y_true[i], sample_weight,
+    // A per-token output (B, T, ...) keeps its padding mask: padded steps count for nothing
+    // (Keras applies an output's mask to the loss as sample weights).
+    // (Fused logits are (B·T, K): the output value has the (B, T, K) shape.)
+    const Mask& m = masks_[outputs_[i]];
+    const Tensor& out = output(i);
+    const bool masked = !m.empty() && out.shape.size() >= 3 && m.B == out.dim(0) &&
+                        m.T == out.dim(1);
+    last_losses_[i] = losses_[i]->forward_backward(pred, y_true[i], sample_weight, out.dim(0),
+                                                   masked ? &m : nullptr,
                                                    with_grad ? &seed_ : nullptr, logits);
     total += loss_weights_[i] * last_losses_[i];
     if (with_grad) {  // the output's gradient (w.r.t. logits when fused) += weight · dL_i

@@ -73,6 +73,8 @@ class Graph {
   int num_inputs() const { return num_inputs_; }
   std::size_t num_outputs() const { return outputs_.size(); }
   const Tensor& output(std::size_t i) const { return values_[outputs_[i]]; }
+  // Output i's padding mask after the last forward pass (empty: none).
+  const Mask& output_mask(std::size_t i) const { return masks_[outputs_[i]]; }
   const std::vector<double>& last_losses() const { return last_losses_; }
   // Every layer's params, node order (Keras get_weights order).
   const std::vector<Param*>& params();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <stdexcept>
 
 namespace seqattn {
@@ -22,19 +23,32 @@ Shape squeezed(Shape s) {
 
 // ----------------------------------------------------------------------------- Loss
 double Loss::forward_backward(const Tensor& pred, const Tensor& y_true, const float* w,
-                              Tensor* dpred, bool logits) const {
+                              Index batch, const Mask* mask, Tensor* dpred, bool logits) const {
   const Index K = term_width(pred.shape), Y = target_width(pred.shape);
   const Index N = pred.size() / K;
-  const Index per_sample = N / pred.dim(0);  // terms of one sample: w holds one weight each
+  const Index per_sample = N / batch;  // terms of one sample: w holds one weight each
   if (dpred) dpred->resize(pred.shape);
-  const double invN = 1.0 / static_cast<double>(N);
+  if (mask && mask->empty()) mask = nullptr;
+  // Terms per mask position: (B, T) positions of (B, T, ...) predictions.
+  const Index per_position = mask ? N / (mask->B * mask->T) : 1;
+  double count = static_cast<double>(N);
+  if (mask) {
+    Index valid = 0;
+    for (std::uint8_t m : mask->data) valid += m ? 1 : 0;
+    count = static_cast<double>(valid * per_position);
+  }
+  const double inv = count > 0 ? 1.0 / count : 0.0;
   double total = 0.0;
   for (Index n = 0; n < N; ++n) {
+    float* d = dpred ? dpred->ptr() + n * K : nullptr;
+    if (mask && !mask->data[n / per_position]) {
+      if (d) std::fill(d, d + K, 0.0f);
+      continue;
+    }
     const double wn = w ? w[n / per_sample] : 1.0;
-    total += wn * term(pred.ptr() + n * K, y_true.ptr() + n * Y, K, logits, wn * invN,
-                       dpred ? dpred->ptr() + n * K : nullptr);
+    total += wn * term(pred.ptr() + n * K, y_true.ptr() + n * Y, K, logits, wn * inv, d);
   }
-  return total * invN;
+  return total * inv;
 }
 
 Tensor Loss::sample_losses(const Tensor& pred, const Tensor& y_true, bool logits) const {

@@ -34,8 +34,14 @@ class Loss {
   // (same shape as pred). `logits` overrides from_logits (set for a fused output layer).
   // sample_weight (B,) = one weight per sample (pred.dim(0)), applied to each of its terms, or
   // nullptr: loss = Σ_n w_{sample(n)} l_n / N (Keras sum_over_batch_size).
+  // mask (B, T), for predictions (B, T, ...) of a masked output (per-token outputs), or
+  // nullptr/empty: as Keras, the mask weights the terms and the mean is over the unmasked
+  // ones, loss = Σ_n w m l_n / Σ_n m (0 when everything is masked); masked terms get zero
+  // gradient and are not evaluated.
+  // `batch` = B, the samples sample_weight weighs (pred.dim(0) unless pred holds a fused
+  // output's logits (B·T, K)).
   double forward_backward(const Tensor& pred, const Tensor& y_true, const float* sample_weight,
-                          Tensor* dpred, bool logits) const;
+                          Index batch, const Mask* mask, Tensor* dpred, bool logits) const;
   // Keras's loss functions: one unweighted loss per sample, i.e. per row over the last axis,
   // shaped pred.shape[:-1] ((B,) for 1-D predictions, each element being one sample).
   Tensor sample_losses(const Tensor& pred, const Tensor& y_true, bool logits) const;

@@ -483,8 +483,8 @@ def test_update_is_an_alias_of_update_state():
     (M.SparseCategoricalAccuracy(), np.full(6, 0.5), r"expected class scores of shape "
                                                      r"\(B, K\); received y_pred of shape "
                                                      r"\(6,\)"),
-    (M.AUC(), np.full((6, 1, 1), 0.5), r"expected predictions of shape \(B,\), \(B, 1\) or "
-                                       r"\(B, K\); received y_pred of shape \(6, 1, 1\)"),
+    (M.AUC(), np.full((6, 1, 1), 0.5), r"expected labels of shape \(6, 1\) .*per position.* "
+                                       r"\(6, 1, 1\); received y_true of shape \(6,\)"),
 ])
 def test_incompatible_outputs_raise_on_first_data(metric, y_pred, match):
     with pytest.raises(ValueError, match=match):

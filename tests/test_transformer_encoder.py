@@ -192,7 +192,7 @@ def test_attention_scores_include_the_blocks_attention():
     assert list(scores) == ["te/self_attention"]
     h = embed(x)
     mask = x != 0
-    _, expected = block._sublayers["attention"](h, h, query_mask=mask, value_mask=mask,
+    _, expected = block._sublayers["self_attention"](h, h, query_mask=mask, value_mask=mask,
                                                 return_attention_scores=True)
     np.testing.assert_allclose(scores["te/self_attention"], expected, rtol=1e-6, atol=1e-7)
     assert scores["te/self_attention"].shape == (2, 2, 7, 7)

@@ -254,13 +254,13 @@ class Graph:
         ...
     def set_outputs(self, values: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
         ...
-    def test_step(self, inputs: list, ys: typing.Any, sample_weight: typing.Any = None) -> tuple[float, list[float], list]:
+    def test_step(self, inputs: list, ys: typing.Any, sample_weight: typing.Any = None) -> tuple[float, list[float], list, list]:
         """
-        Inference-mode loss: (total loss, each output's loss, outputs).
+        Inference-mode loss: (total loss, each output's loss, outputs, their padding masks).
         """
     def train_step(self, inputs: list, ys: typing.Any, sample_weight: typing.Any = None, with_outputs: bool = False) -> tuple[float, list[float], typing.Any]:
         """
-        One training step: (total loss, each output's loss, training-mode outputs or None).
+        One training step: (total loss, each output's loss, training-mode outputs and their padding masks, or None and None).
         """
     @property
     def profiling(self) -> bool:

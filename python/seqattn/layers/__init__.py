@@ -15,11 +15,13 @@ from .pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
 from .position import PositionEmbedding, SinePositionEncoding
 from .text_vectorization import TextVectorization
 from .transformer import TransformerEncoder
+from .transformer_decoder import TransformerDecoder
 
 __all__ = ["Activation", "Add", "Dense", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling1D",
            "GlobalMaxPooling1D", "Input", "InputLayer", "Lambda", "Layer", "LayerNormalization",
            "MultiHeadAttention", "PositionEmbedding", "SinePositionEncoding",
-           "TextVectorization", "TokenAndPositionEmbedding", "TransformerEncoder"]
+           "TextVectorization", "TokenAndPositionEmbedding", "TransformerDecoder",
+           "TransformerEncoder"]
 
 
 def __getattr__(name):

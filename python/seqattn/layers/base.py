@@ -7,6 +7,8 @@ array it runs eagerly in inference mode and returns a NumPy array.
 
 from __future__ import annotations
 
+import itertools
+
 import re
 import warnings
 from collections import defaultdict
@@ -105,7 +107,11 @@ class SymbolicTensor:
 class Node:
     """One call of a layer: its (possibly absent) symbolic inputs and its output."""
 
+    _created = itertools.count()  # next() is atomic under the GIL: threads may define models
+
     def __init__(self, layer, inputs, call_args=None):
+        # Creation order is call order: a model lists its layers and runs its nodes in it.
+        self.index = next(Node._created)
         self.layer = layer
         self.inputs = list(inputs)  # SymbolicTensor or None (absent optional input)
         self.call_args = dict(call_args or {})

@@ -68,7 +68,8 @@ class SparseCategoricalAccuracy(_MeanOfHits):
 
     The argmax is the same for probabilities and logits; ties go to the first class.
 
-    Input shape: y_pred (B, K); y_true (B,) or (B, 1), class ids in [0, K).
+    Input shape: y_pred (B, K); y_true (B,) or (B, 1), class ids in [0, K). Per token: y_pred
+    (B, T, K), y_true (B, T), each position a sample.
 
     Example:
         >>> SparseCategoricalAccuracy()([2, 1], [[0.1, 0.6, 0.3], [0.05, 0.95, 0]])
@@ -80,7 +81,7 @@ class SparseCategoricalAccuracy(_MeanOfHits):
         self.reset_state()
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        if np.ndim(y_pred) != 2:
+        if np.ndim(y_pred) < 2:
             raise ValueError(f"{self._what()}: expected class scores of shape (B, K); "
                              f"received y_pred of shape {np.shape(y_pred)}.")
         y_true, y_pred, w = self._inputs(y_true, y_pred, sample_weight)
@@ -108,6 +109,10 @@ class CategoricalAccuracy(_MeanOfHits):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = self._numeric("y_pred", y_pred)
         y_true = self._numeric("y_true", y_true)
+        if y_pred.ndim >= 3 and y_true.shape == y_pred.shape:  # per token: each position
+            _, _, sample_weight = self._flatten_positions(np.zeros(y_pred.shape[:-1]), y_pred,
+                                                          sample_weight)
+            y_true, y_pred = (a.reshape(-1, a.shape[-1]) for a in (y_true, y_pred))
         if y_pred.ndim != 2 or y_true.shape != y_pred.shape:
             raise ValueError(f"{self._what()}: expected one-hot targets and class scores of one "
                              f"shape (B, K); received y_true of shape {y_true.shape} and y_pred "

@@ -122,8 +122,13 @@ class Metric:
 
     # ---- input checks shared by every metric
     def _inputs(self, y_true, y_pred, sample_weight):
-        """(y_true (B,), y_pred (B, K), weights (B,)) as float64, shapes checked."""
+        """(y_true (B,), y_pred (B, K), weights (B,)) as float64, shapes checked. Per-token
+        predictions (B, T, K) count each of the B·T positions as one sample (labels (B, T),
+        weights (B, T), such as the output's padding mask, or (B,) per sequence)."""
         y_pred = self._numeric("y_pred", y_pred)
+        if y_pred.ndim >= 3:
+            y_true, y_pred, sample_weight = self._flatten_positions(y_true, y_pred,
+                                                                    sample_weight)
         if y_pred.ndim == 1:
             y_pred = y_pred[:, None]
         if y_pred.ndim != 2 or y_pred.shape[1] == 0:
@@ -156,6 +161,27 @@ class Metric:
             raise ValueError(f"{self._what()}: sample weights must be finite and >= 0; "
                              f"received {w[j].item()!r} at index {j}.")
         return y_true, y_pred, w
+
+    def _flatten_positions(self, y_true, y_pred, sample_weight):
+        lead = y_pred.shape[:-1]  # (B, T, ...)
+        y_true = self._numeric("y_true", y_true)
+        if y_true.shape not in (lead, lead + (1,)) and not (
+                y_pred.shape[-1] > 1 and y_true.shape == y_pred.shape):
+            raise ValueError(f"{self._what()}: expected labels of shape {lead} (class ids or "
+                             f"0/1 per position) for predictions of shape {y_pred.shape}; "
+                             f"received y_true of shape {y_true.shape}.")
+        if y_true.shape == y_pred.shape and y_pred.shape[-1] > 1:
+            y_true = np.argmax(y_true, axis=-1)  # one-hot rows: their class ids
+        if sample_weight is not None:
+            w = self._numeric("sample_weight", sample_weight)
+            if w.shape == lead[:1]:
+                w = np.broadcast_to(w.reshape(lead[:1] + (1,) * (len(lead) - 1)), lead)
+            elif w.shape not in (lead, lead + (1,)) and w.ndim != 0:
+                raise ValueError(f"{self._what()}: expected sample_weight of shape {lead} or "
+                                 f"{lead[:1]} for predictions of shape {y_pred.shape}; "
+                                 f"received shape {w.shape}.")
+            sample_weight = w.reshape(-1) if w.ndim else w
+        return y_true.reshape(-1), y_pred.reshape(-1, y_pred.shape[-1]), sample_weight
 
     def _numeric(self, what, x):
         a = np.asarray(x)

@@ -16,6 +16,13 @@ class _MeanOfSampleErrors(Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = self._numeric("y_pred", y_pred)
         y_true = self._numeric("y_true", y_true)
+        if y_pred.ndim >= 3 and y_true.shape in (y_pred.shape, y_pred.shape[:-1]):
+            # per token: each position is a sample (its weight, e.g. the padding mask)
+            _, _, sample_weight = self._flatten_positions(np.zeros(y_pred.shape[:-1]), y_pred,
+                                                          sample_weight)
+            y_true = y_true.reshape(y_pred.shape)
+            y_true, y_pred = (a.reshape(-1, a.shape[-1]) for a in (y_true, y_pred))
+
         def rows(a):  # (B, values of one sample); (B,) and (B, 1) both become (B, 1)
             return a.reshape(len(a), int(np.prod(a.shape[1:]))) if a.ndim else a
         p, t = rows(y_pred), rows(y_true)

@@ -205,8 +205,10 @@ class Model(Trainer, DataAdapter):
 
     @staticmethod
     def _topological_nodes(outputs):
-        """Nodes in call order (post-order from the outputs). Iterative: a recursive walk hit
-        Python's recursion limit at about 1,000 chained layers."""
+        """The nodes the outputs depend on, in call order (the order the user's code created
+        them, as Keras lists a model's layers in the order they were called; any creation order
+        is topological). Iterative: a recursive walk hit Python's recursion limit at about
+        1,000 chained layers."""
         order, seen = [], set()
         for output in outputs:
             if output.node is None or id(output.node) in seen:
@@ -223,7 +225,7 @@ class Model(Trainer, DataAdapter):
                 else:
                     stack.pop()
                     order.append(node)
-        return order
+        return sorted(order, key=lambda node: node.index)
 
     @property
     def output_names(self) -> list[str]:

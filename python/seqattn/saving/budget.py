@@ -32,6 +32,16 @@ def _encoder_weights(layer, shapes):
     return attention + 4 * C + (C * I + I) + (I * C + C)  # + 2 LayerNorms + 2 Dense
 
 
+def _decoder_weights(layer, shapes):
+    encoder = _encoder_weights(layer, shapes[:1])
+    if len(shapes) < 2 or shapes[1] is None:
+        return encoder
+    C, Ce, H = _last_axis(shapes[0]), _last_axis(shapes[1]), layer.num_heads
+    Dk = C // H
+    cross = 2 * C * H * Dk + 2 * Ce * H * Dk + 3 * H * Dk + C  # q, k, v, output kernels, biases
+    return encoder + cross + 2 * C  # + its LayerNorm
+
+
 # Weight values each layer class creates when called on inputs of the given shapes, computed
 # from its (validated) constructor arguments without building it: Keras's weight shapes, as
 # the layers' _initial_weights create them. test_file_fuzz checks that every class in
@@ -45,6 +55,7 @@ _WEIGHT_COUNTS = {
     "LayerNormalization": lambda l, s: _last_axis(s[0]) * (int(l.center) + int(l.scale)),
     "MultiHeadAttention": _mha_weights,
     "TransformerEncoder": _encoder_weights,
+    "TransformerDecoder": _decoder_weights,
     **{name: None for name in ("Activation", "Add", "BinaryOp", "Constant", "Dropout",
                                "Flatten", "MatMul", "Reduce", "UnaryOp", "Where",
                                "GlobalAveragePooling1D", "GlobalMaxPooling1D",
@@ -63,6 +74,9 @@ def _planned_weights(layer, args, kwargs):
         return 0
     if name == "TransformerEncoder":
         inputs = list(args[:1]) or [kwargs.get("inputs")]
+    elif name == "TransformerDecoder":
+        inputs = (list(args[:2]) + [kwargs.get("decoder_sequence"),
+                                    kwargs.get("encoder_sequence")][len(args[:2]):])
     else:
         try:
             inputs, _ = layer._input_list(*args, **kwargs)

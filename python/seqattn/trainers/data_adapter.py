@@ -84,7 +84,11 @@ class DataAdapter:
                 raise ValueError(f"`y` for output '{output.name}' of model '{self.name}' must be "
                                  f"a rectangular array; received ragged nested lists ({e})."
                                  ) from None
-        pred_shape = [n] + [1 if d is None else d for d in output.shape[1:]]
+        # An axis the model leaves open (a sequence of any length T) takes the targets' size
+        # there; every step checks the real prediction shape again in C++ (Loss::check).
+        y_shape = np.shape(y)
+        pred_shape = [n] + [d if d is not None else y_shape[i] if 0 < i < len(y_shape) else 1
+                            for i, d in enumerate(output.shape[1:], start=1)]
         return loss._core().prepare_targets(y, pred_shape,
                                             f"output '{output.name}' of model '{self.name}'")
 
@@ -135,12 +139,16 @@ class DataAdapter:
         if sample_weight is None and class_weight is None:
             return None
         trained = [i for i, l in enumerate(self._losses) if l is not None]
-        for i in trained:
+        for i in trained if class_weight is not None else ():
+            # A sample weight weighs every step of its sequence; a class weight would need
+            # one weight per step (Keras refuses class_weight for such targets too).
             rows = int(np.prod(self.outputs[i].shape[1:-1] or (1,)))
             if rows != 1:
-                raise ValueError(f"Model '{self.name}': {what}/class_weight weigh whole samples; "
-                                 f"output {self.output_names[i]!r} has one prediction per time "
-                                 f"step {self.outputs[i].shape}, which is not supported.")
+                raise ValueError(f"Model '{self.name}': class_weight weighs whole samples by "
+                                 f"their class; output {self.output_names[i]!r} has one "
+                                 f"prediction per time step {self.outputs[i].shape}, which is "
+                                 "not supported. Pass sample_weight (one weight per sequence) "
+                                 "instead.")
         w = np.ones(n, np.float32)
         if sample_weight is not None:
             sw = np.asarray(sample_weight)

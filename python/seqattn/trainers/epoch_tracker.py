@@ -22,14 +22,17 @@ class EpochTracker:
         self.per_output = np.zeros(len(output_names))
         self.seen = 0
 
-    def update(self, n, loss, losses, ys, outputs):
+    def update(self, n, loss, losses, ys, outputs, masks=None):
         self.total += loss * n
         self.per_output += np.asarray(losses) * n
         self.seen += n
         if outputs is not None:
-            for ms, y, out in zip(self.metrics, ys, outputs):
+            masks = masks if masks is not None else [None] * len(outputs)
+            for ms, y, out, mask in zip(self.metrics, ys, outputs, masks):
+                # A per-token output's padding mask weights its metrics, as its loss (Keras).
+                w = None if mask is None or np.ndim(out) < 3 else mask
                 for m in ms:  # outputs without a loss have no metrics
-                    m.update(y, out)
+                    m.update(y, out, w)
 
     def logs(self) -> dict:
         logs = {"loss": self.total / max(self.seen, 1)}

@@ -233,8 +233,8 @@ class Trainer:
         """One C++ training step (forward, loss, backward, update) and the running logs."""
         graph = self._graph
         self._optimizer._update_learning_rate()  # a schedule sets this step's rate
-        loss, losses, outputs = graph.train_step(xb, yb, wb, tracker.needs_outputs)
-        tracker.update(len(xb[0]), loss, losses, yb, outputs)
+        loss, losses, outputs, masks = graph.train_step(xb, yb, wb, tracker.needs_outputs)
+        tracker.update(len(xb[0]), loss, losses, yb, outputs, masks)
 
     @staticmethod
     def _callback_list(callbacks):
@@ -290,8 +290,8 @@ class Trainer:
         graph = self._core_graph()
         if self._batch_tracker is None:
             self._batch_tracker = self._tracker()
-        loss, losses, outputs = graph.test_step(xs, ys, w)
-        self._batch_tracker.update(len(xs[0]), loss, losses, ys, outputs)
+        loss, losses, outputs, masks = graph.test_step(xs, ys, w)
+        self._batch_tracker.update(len(xs[0]), loss, losses, ys, outputs, masks)
         return self._logs_result(self._batch_tracker.logs(), return_dict)
 
     @_reads("predict_on_batch")
@@ -324,9 +324,9 @@ class Trainer:
             sl = slice(step * batch_size, (step + 1) * batch_size)
             xb = [a[sl] for a in xs]
             yb = [t[sl] if t.size else t for t in ys]  # empty: an output without loss
-            loss, losses, outputs = graph.test_step(xb, yb,
-                                                    None if weights is None else weights[sl])
-            tracker.update(len(xb[0]), loss, losses, yb, outputs)
+            loss, losses, outputs, masks = graph.test_step(
+                xb, yb, None if weights is None else weights[sl])
+            tracker.update(len(xb[0]), loss, losses, yb, outputs, masks)
             if cbs is not None:
                 cbs.on_test_batch_end(step, tracker.logs())
         logs = tracker.logs()
