@@ -45,6 +45,9 @@ _WEIGHT_COUNTS = {
     "LayerNormalization": lambda l, s: _last_axis(s[0]) * (int(l.center) + int(l.scale)),
     "MultiHeadAttention": _mha_weights,
     "TransformerEncoder": _encoder_weights,
+    "Conv1D": lambda l, s: l.kernel_size * _last_axis(s[0]) * l.filters
+    + (l.filters if l.use_bias else 0),
+    "MaxPooling1D": None, "AveragePooling1D": None,
     **{name: None for name in ("Activation", "Add", "BinaryOp", "Constant", "Dropout",
                                "Flatten", "MatMul", "Reduce", "UnaryOp", "Where",
                                "GlobalAveragePooling1D", "GlobalMaxPooling1D",
