@@ -1,6 +1,7 @@
 #include "conv1d.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 
 #include "linalg.hpp"
@@ -21,6 +22,11 @@ Conv1D::Conv1D(Index input_dim, Index filters, Index kernel_size, Index strides,
   if (input_dim <= 0 || filters <= 0 || kernel_size <= 0 || strides <= 0 || dilation_rate <= 0)
     throw std::invalid_argument("Conv1D: input_dim, filters, kernel_size, strides and "
                                 "dilation_rate must be positive");
+  // The span d·(K − 1) + 1 must fit an Index (the window arithmetic never overflows then).
+  if (kernel_size - 1 > (std::numeric_limits<Index>::max() / 2) / dilation_rate)
+    throw std::invalid_argument("Conv1D: dilation_rate * (kernel_size - 1) is too large "
+                                "(kernel_size " + std::to_string(kernel_size) +
+                                ", dilation_rate " + std::to_string(dilation_rate) + ")");
   window = Window1D{kernel_size, strides, dilation_rate, padding_from_name(padding)};
   params_.emplace_back("kernel", Shape{kernel_size, Cin, F});
   if (use_bias) params_.emplace_back("bias", Shape{F});

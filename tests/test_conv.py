@@ -274,3 +274,29 @@ def test_pooling1d_matches_keras(rng, keras, mode, pool):
                                    rtol=1e-6, atol=1e-6)
         theirs = ref.pool1d_forward(x, "average", P, s, "same")
     np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- saving
+def test_conv_model_save_load_round_trip(tmp_path):
+    seqattn.utils.set_random_seed(3)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 30, (32, 20)).astype(np.int32)
+    y = (x[:, 0] > 15).astype(np.float32)
+    inp = seqattn.Input((20,), dtype="int32")
+    h = layers.Embedding(30, 8)(inp)
+    h = layers.Conv1D(6, 3, strides=2, padding="same", activation="relu")(h)
+    h = layers.MaxPooling1D(2, padding="same")(h)
+    h = layers.Conv1D(5, 2, padding="causal", dilation_rate=2)(h)
+    h = layers.AveragePooling1D(2, strides=1)(h)
+    out = layers.Dense(1, activation="sigmoid")(layers.GlobalMaxPooling1D()(h))
+    model = seqattn.Model(inp, out)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    model.save(tmp_path / "conv.seqattn")
+    loaded = seqattn.load_model(tmp_path / "conv.seqattn")
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    loaded.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
