@@ -2,9 +2,10 @@
 version), written as a Keras user writes it: raw review text through a TextVectorization
 layer adapted on the training reviews, then Embedding -> Dropout -> two strided Conv1D ->
 GlobalMaxPooling1D -> Dense -> Dropout -> Dense(1, sigmoid), and at the end an end-to-end
-model that takes raw strings. The model code is keras.io's and only the imports differ; the
-test suite runs `build_model` under Keras 3 too (the imports swapped back) and checks both
-give the same predictions with the same weights (tests/test_keras_io_text_cnn.py).
+model that takes raw strings. The model code is keras.io's, in a `build_model` function so
+the tests can call it, and only the imports differ; the test suite runs `build_model` under
+Keras 3 too (the imports swapped back) and checks both give the same predictions with the
+same weights (tests/test_keras_io_text_cnn.py).
 
 Differences from keras.io, all in reading the data (keras.io uses tf.data and TensorFlow
 string ops, which a NumPy program does not have):
