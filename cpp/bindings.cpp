@@ -11,6 +11,7 @@
 
 #include "activation_layer.hpp"
 #include "check.hpp"
+#include "conv1d.hpp"
 #include "attention.hpp"
 #include "attention_scores.hpp"
 #include "dense.hpp"
@@ -27,6 +28,7 @@
 #include "optimizers.hpp"
 #include "parallel.hpp"
 #include "pooling.hpp"
+#include "pooling1d.hpp"
 #include "reduce.hpp"
 #include "position.hpp"
 #include "py_arrays.hpp"
@@ -406,6 +408,17 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<Flatten, Layer, std::shared_ptr<Flatten>>(m, "Flatten")
       .def(py::init<>());
+
+  py::class_<Conv1D, Layer, std::shared_ptr<Conv1D>>(m, "Conv1D")
+      .def(py::init<Index, Index, Index, Index, const std::string&, Index, const std::string&, bool>(),
+           py::arg("input_dim"), py::arg("filters"), py::arg("kernel_size"), py::arg("strides"),
+           py::arg("padding"), py::arg("dilation_rate"), py::arg("activation"), py::arg("use_bias"));
+  py::class_<MaxPooling1D, Layer, std::shared_ptr<MaxPooling1D>>(m, "MaxPooling1D")
+      .def(py::init<Index, Index, const std::string&>(), py::arg("pool_size"), py::arg("strides"),
+           py::arg("padding"));
+  py::class_<AveragePooling1D, Layer, std::shared_ptr<AveragePooling1D>>(m, "AveragePooling1D")
+      .def(py::init<Index, Index, const std::string&>(), py::arg("pool_size"), py::arg("strides"),
+           py::arg("padding"));
 
   py::class_<BinaryOp, Layer, std::shared_ptr<BinaryOp>>(m, "BinaryOp")
       .def(py::init<const std::string&>(), py::arg("op"))

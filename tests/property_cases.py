@@ -561,6 +561,7 @@ FEATURE_RANKS = {
     "GlobalAveragePooling1D": (3,), "GlobalMaxPooling1D": (3,), "PositionEmbedding": (3,),
     "SinePositionEncoding": (3,), "Activation": (2, 3, 4), "Flatten": (2, 3, 4),
     "MultiHeadAttention": (3,),
+    "Conv1D": (3,), "MaxPooling1D": (3,), "AveragePooling1D": (3,),
 }
 #: kind -> smallest rank accepted, for layers that take any rank from there on.
 OPEN_RANKS = {"Dropout": 1, "Add": 1, "Activation": 2, "Flatten": 2}
@@ -617,6 +618,25 @@ def feature_specs(draw, kinds=tuple(FEATURE_RANKS), rank=None, allow_empty=False
     elif kind == "Activation":
         p["activation"] = draw(st.sampled_from(ACTIVATIONS))
         code = f"layers.Activation({p['activation']!r}, name='{LAYER_NAME}')"
+    elif kind == "Conv1D":
+        p["padding"] = draw(st.sampled_from(["valid", "same", "causal"]))
+        p["strides"] = draw(st.integers(1, 3))
+        p["dilation_rate"] = 1 if p["strides"] > 1 else draw(st.integers(1, 2))
+        longest = shape[1] if p["padding"] == "valid" else 4  # "valid" needs span <= T
+        p["kernel_size"] = draw(st.integers(1, max(1, (longest - 1) // p["dilation_rate"] + 1)))
+        p["filters"] = draw(st.integers(1, 4))
+        p["activation"] = draw(st.sampled_from(ACTIVATIONS))
+        p["use_bias"] = draw(st.booleans())
+        code = (f"layers.Conv1D({p['filters']}, {p['kernel_size']}, strides={p['strides']}, "
+                f"padding={p['padding']!r}, dilation_rate={p['dilation_rate']}, "
+                f"activation={p['activation']!r}, use_bias={p['use_bias']}, name='{LAYER_NAME}')")
+    elif kind in ("MaxPooling1D", "AveragePooling1D"):
+        p["padding"] = draw(st.sampled_from(["valid", "same"]))
+        longest = shape[1] if p["padding"] == "valid" else 4
+        p["pool_size"] = draw(st.integers(1, longest))
+        p["strides"] = draw(st.sampled_from([None, 1, 2, 3]))
+        code = (f"layers.{kind}({p['pool_size']}, strides={p['strides']}, "
+                f"padding={p['padding']!r}, name='{LAYER_NAME}')")
     else:  # MultiHeadAttention (self-attention on the query)
         p["num_heads"] = draw(st.integers(1, 3))
         p["key_dim"] = draw(st.integers(1, 4))
@@ -680,6 +700,12 @@ def feature_reference(spec, layer, xs):
         return R.activation_forward(x, p["activation"])
     if kind == "Flatten":
         return x.reshape(x.shape[0], -1)
+    if kind == "Conv1D":
+        return R.conv1d_forward(x, W[0], W[1] if p["use_bias"] else None, p["strides"],
+                                p["padding"], p["dilation_rate"], p["activation"])
+    if kind in ("MaxPooling1D", "AveragePooling1D"):
+        return R.pool1d_forward(x, "max" if kind == "MaxPooling1D" else "average",
+                                p["pool_size"], p["strides"], p["padding"])
     return R.mha_forward(x, x, None, W, p["num_heads"])[0]
 
 
@@ -817,6 +843,11 @@ def _incompatible(spec, new_shape):
             return True
     if kind == "PositionEmbedding" and new_shape[1] > spec["p"]["sequence_length"]:
         return True
+    if kind == "Conv1D" and (new_shape[-1] != old[-1] or (spec["p"]["padding"] == "valid" and (
+            new_shape[1] < spec["p"]["dilation_rate"] * (spec["p"]["kernel_size"] - 1) + 1))):
+        return True
+    if kind in ("MaxPooling1D", "AveragePooling1D") and spec["p"]["padding"] == "valid":
+        return new_shape[1] < spec["p"]["pool_size"]
     return False
 
 
@@ -1238,6 +1269,15 @@ HUGE_KINDS = {
     "LayerNormalization.input": (
         "inp = seqattn.Input(shape=(2, {N}))", "out = layers.LayerNormalization(name='probe_big')(inp)",
         None, lambda N, c: 2 * N),
+    "Conv1D.filters": (
+        "layer = layers.Conv1D({N}, 2, name='probe_big')\nx = np.ones((1, 4, {c}), np.float32)",
+        "out = layer(x)", "filters", lambda N, c: 2 * N * c),
+    "Conv1D.kernel_size": (
+        "layer = layers.Conv1D(2, {N}, padding='same', name='probe_big')\n"
+        "x = np.ones((1, 4, {c}), np.float32)", "out = layer(x)", "kernel_size", lambda N, c: 2 * N * c),
+    "Conv1D.input": (
+        "inp = seqattn.Input(shape=(4, {N}))", "out = layers.Conv1D({c}, 2, name='probe_big')(inp)",
+        None, lambda N, c: 2 * N * c),
     "TransformerEncoder.intermediate_dim": (
         "inp = seqattn.Input(shape=(2, {c}))",
         "out = layers.TransformerEncoder({N}, 1, name='probe_big')(inp)", "intermediate_dim",
@@ -1297,7 +1337,15 @@ SIZE_ARGS = [
     ("layers.PositionEmbedding(sequence_length={v})", "sequence_length", False),
     ("layers.TransformerEncoder(intermediate_dim={v}, num_heads=2)", "intermediate_dim", False),
     ("layers.TransformerEncoder(intermediate_dim=8, num_heads={v})", "num_heads", False),
+    ("layers.Conv1D(filters={v}, kernel_size=2)", "filters", False),
+    ("layers.Conv1D(2, kernel_size={v})", "kernel_size", False),
+    ("layers.Conv1D(2, 2, strides={v})", "strides", False),
+    ("layers.Conv1D(2, 2, dilation_rate={v})", "dilation_rate", False),
+    ("layers.MaxPooling1D(pool_size={v})", "pool_size", False),
+    ("layers.AveragePooling1D(2, strides={v})", "strides", True),
 ]
+#: Window arguments Keras also takes as a 1-tuple or 1-list ([4] is valid there).
+WINDOW_ARGS = ("kernel_size", "strides", "dilation_rate", "pool_size")
 BAD_SIZES = ["0", "-1", "-2**70", "True", "False", "2.0", "2.5", "float('nan')", "float('inf')",
              "'4'", "[4]", "4j", "np.float64(4.0)", "np.bool_(True)", "object()", "None", "b'4'"]
 
@@ -1308,7 +1356,7 @@ def sizes_bad_values_refused_at_construction(ctor, bad):
     """Zero, negative, bool, float, string, complex, list, None (where required) sizes ->
     ValueError/TypeError at construction naming the argument."""
     template, arg, optional = ctor
-    if (bad == "None" and optional) or (bad == "[4]" and arg == "output_shape"):
+    if (bad == "None" and optional) or (bad == "[4]" and arg in ("output_shape",) + WINDOW_ARGS):
         return  # None is the default; Keras takes output_shape as an int or a 1-tuple
     o = run_case("", f"layer = {template.format(v=bad)}")
     o.refused([arg], got="layer")
@@ -1354,6 +1402,10 @@ OTHER_ARGS = [
     ("layers.LayerNormalization(center={v})", "center", ["1", "None"]),
     ("layers.LayerNormalization(scale={v})", "scale", ["0", "'x'"]),
     ("layers.TransformerEncoder(8, 2, normalize_first={v})", "normalize_first", ["1", "None"]),
+    ("layers.Conv1D(2, 2, padding={v})", "padding", ["'full'", "''", "3", "None", "'valid '"]),
+    ("layers.MaxPooling1D(2, padding={v})", "padding", ["'causal'", "'full'", "None", "1"]),
+    ("layers.Conv1D(2, 2, activation={v})", "activation", ["'swish'", "3"]),
+    ("layers.Conv1D(2, 2, use_bias={v})", "use_bias", ["1", "None"]),
     ("layers.Dense(2, name={v})", "name", ["3", "b'x'", "['x']"]),
     ("layers.Dense(2, bogus_argument={v})", "bogus_argument", ["1"]),
 ]
@@ -1415,7 +1467,7 @@ def sizes_input_dtype(dtype):
 # set_weights / get_weights on layers, composite blocks and models.
 
 WEIGHTED = ["Dense", "LayerNormalization", "Embedding", "TokenAndPositionEmbedding",
-            "MultiHeadAttention", "PositionEmbedding"]
+            "MultiHeadAttention", "PositionEmbedding", "Conv1D"]
 
 
 @st.composite
@@ -1532,7 +1584,7 @@ def weights_unbuilt_layer(kind):
     ctor = {"Dense": "layers.Dense(3", "LayerNormalization": "layers.LayerNormalization(",
             "Embedding": "layers.Embedding(5, 2", "MultiHeadAttention": "layers.MultiHeadAttention(2, 2",
             "TokenAndPositionEmbedding": "layers.TokenAndPositionEmbedding(5, 3, 2",
-            "PositionEmbedding": "layers.PositionEmbedding(4"}[kind]
+            "PositionEmbedding": "layers.PositionEmbedding(4", "Conv1D": "layers.Conv1D(3, 2"}[kind]
     sep = "" if ctor.endswith("(") else ", "
     o = run_case(f"layer = {ctor}{sep}name='{LAYER_NAME}')\nempty = layer.get_weights()",
                  "layer.set_weights([np.zeros((2, 2))])")

@@ -1160,3 +1160,124 @@ def weight_penalty(w, l1=0.0, l2=0.0):
     w = _f64(w)
     return l1 * float(np.abs(w).sum()) + l2 * float(np.square(w).sum()), \
         l1 * np.sign(w) + 2.0 * l2 * w
+
+
+# --------------------------------------------------------------------------------------
+# Conv1D, MaxPooling1D, AveragePooling1D (windows over time, channels last)
+# --------------------------------------------------------------------------------------
+
+def window_geometry(T, size, strides=1, padding="valid", dilation=1):
+    """Keras/TensorFlow output length and left padding of a 1-D window.
+
+    valid: To = floor((T - span) / s) + 1 with span = d (size - 1) + 1 (no padding);
+    same: To = ceil(T / s), total padding (To - 1) s + span - T split as TF does
+    (left = total // 2, the odd one right); causal: d (size - 1) zeros on the left.
+
+    Returns:
+        (To, pad_left).
+    """
+    span = dilation * (size - 1) + 1
+    if padding == "valid":
+        return (T - span) // strides + 1, 0
+    To = -(-T // strides)
+    if padding == "causal":
+        return To, dilation * (size - 1)
+    return To, max((To - 1) * strides + span - T, 0) // 2
+
+
+def _conv1d_taps(x, size, strides, padding, dilation):
+    """(xp, To, pl, idx): x zero-padded on time, and idx[k] (To,) the padded step tap k of
+    each output reads."""
+    B, T, C = x.shape
+    To, pl = window_geometry(T, size, strides, padding, dilation)
+    span = dilation * (size - 1) + 1
+    pr = max(0, (To - 1) * strides + span - T - pl)
+    xp = np.pad(x, ((0, 0), (pl, pr), (0, 0)))
+    idx = [np.arange(To) * strides + k * dilation for k in range(size)]
+    return xp, To, pl, idx
+
+
+def conv1d_forward(x, kernel, bias=None, strides=1, padding="valid", dilation=1,
+                   activation="linear"):
+    """Keras Conv1D, channels last:
+    y[b, o] = activation(Σ_k xp[b, o·s + k·d] · kernel[k] + bias), xp = x zero-padded.
+
+    Args:
+        x: (B, T, C); kernel: (K, C, F); bias: (F,) or None.
+
+    Returns:
+        y: (B, To, F).
+    """
+    x, kernel = _f64(x), _f64(kernel)
+    xp, To, _, idx = _conv1d_taps(x, kernel.shape[0], strides, padding, dilation)
+    z = np.zeros((x.shape[0], To, kernel.shape[2]))
+    for k in range(kernel.shape[0]):
+        z = z + xp[:, idx[k], :] @ kernel[k]
+    if bias is not None:
+        z = z + _f64(bias)
+    return activation_forward(z, activation)
+
+
+def conv1d_backward(x, kernel, bias, strides, padding, dilation, activation, dy):
+    """Gradient of `conv1d_forward`.
+
+    Returns:
+        tuple (dx (B, T, C), dkernel (K, C, F), dbias (F,) or None).
+    """
+    x, kernel = _f64(x), _f64(kernel)
+    xp, To, pl, idx = _conv1d_taps(x, kernel.shape[0], strides, padding, dilation)
+    z = np.zeros((x.shape[0], To, kernel.shape[2]))
+    for k in range(kernel.shape[0]):
+        z = z + xp[:, idx[k], :] @ kernel[k]
+    if bias is not None:
+        z = z + _f64(bias)
+    dz = activation_backward(z, activation, dy)  # inverts y = activation(z)
+    dxp = np.zeros_like(xp)
+    dkernel = np.zeros_like(kernel)
+    for k in range(kernel.shape[0]):  # inverts z += xp[:, idx[k]] · kernel[k]
+        dkernel[k] = np.einsum("boc,bof->cf", xp[:, idx[k], :], dz)
+        dxp[:, idx[k], :] += dz @ kernel[k].T  # idx[k] has no repeats
+    dbias = dz.sum(axis=(0, 1)) if bias is not None else None
+    return dxp[:, pl:pl + x.shape[1], :], dkernel, dbias
+
+
+def _pool1d_windows(T, pool_size, strides, padding):
+    To, pl = window_geometry(T, pool_size, strides, padding)
+    return [(max(o * strides - pl, 0), min(o * strides - pl + pool_size, T)) for o in range(To)]
+
+
+def pool1d_forward(x, mode, pool_size=2, strides=None, padding="valid"):
+    """MaxPooling1D / AveragePooling1D: each output reduces the real steps of its window
+    (padding never wins a max and is not counted in a mean, as TensorFlow). NaN propagates
+    through max (np.argmax picks the first NaN).
+
+    Args:
+        x: (B, T, C); mode: "max" or "average"; strides None means pool_size.
+
+    Returns:
+        y: (B, To, C).
+    """
+    x = _f64(x)
+    wins = _pool1d_windows(x.shape[1], pool_size, strides or pool_size, padding)
+    if mode == "max":
+        return np.stack([np.take_along_axis(x[:, lo:hi], np.argmax(x[:, lo:hi], axis=1)[:, None],
+                                            axis=1)[:, 0] for lo, hi in wins], axis=1)
+    return np.stack([x[:, lo:hi].mean(axis=1) for lo, hi in wins], axis=1)
+
+
+def pool1d_backward(x, mode, pool_size, strides, padding, dy):
+    """Gradient of `pool1d_forward`: max sends dy to the first maximum of its window (ties:
+    the first one only); average spreads dy / count over the window's real steps.
+    Overlapping windows add up."""
+    x, dy = _f64(x), _f64(dy)
+    dx = np.zeros_like(x)
+    B, _, C = x.shape
+    for o, (lo, hi) in enumerate(_pool1d_windows(x.shape[1], pool_size, strides or pool_size,
+                                                 padding)):
+        if mode == "max":
+            arg = lo + np.argmax(x[:, lo:hi], axis=1)  # (B, C)
+            for b in range(B):
+                dx[b, arg[b], np.arange(C)] += dy[b, o]
+        else:
+            dx[:, lo:hi] += dy[:, o][:, None, :] / (hi - lo)
+    return dx

@@ -89,6 +89,21 @@ SCRIPT = textwrap.dedent("""
         m.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
         return m
 
+    def conv(optimizer):
+        # keras.io's text CNN in small: strided "valid", "same" and "causal" convolutions,
+        # windowed pooling of both kinds
+        inp = seqattn.Input(shape=(T,), dtype="int32")
+        x = L.Dropout(0.5)(L.Embedding(V, C)(inp))
+        x = L.Conv1D(C, 5, padding="valid", activation="relu", strides=2)(x)
+        x = L.MaxPooling1D(2, padding="same")(x)
+        x = L.Conv1D(C, 3, padding="causal", dilation_rate=2, activation="tanh")(x)
+        x = L.AveragePooling1D(3, strides=1, padding="same")(x)
+        x = L.Conv1D(C, 2, padding="same")(x)
+        out = L.Dense(1, activation="sigmoid")(L.GlobalMaxPooling1D()(x))
+        m = seqattn.Model(inputs=inp, outputs=out)
+        m.compile(optimizer=optimizer, loss="binary_crossentropy")
+        return m
+
     rng = np.random.default_rng(0)
     ids = rng.integers(0, V, size=(4 * B, T)).astype(np.int32)
     ids[:, T // 2:] *= rng.integers(0, 2, size=(4 * B, T - T // 2))  # padding (id 0)
@@ -110,7 +125,9 @@ SCRIPT = textwrap.dedent("""
             ("keras_style/adam", lambda: keras_style(seqattn.optimizers.Adam(1e-3)),
              ids, rng.integers(0, 2, size=(4 * B, 1)).astype(np.float32)),
             ("regularized/adam", lambda: regularized(seqattn.optimizers.Adam(1e-3)),
-             ids, rng.integers(0, 3, size=4 * B))]:
+             ids, rng.integers(0, 3, size=4 * B)),
+            ("conv/adam", lambda: conv(seqattn.optimizers.Adam(1e-3)),
+             ids, rng.integers(0, 2, size=(4 * B, 1)).astype(np.float32))]:
         model = build()
         probe.alloc_probe_reset()
         model.fit(x, y, batch_size=B, epochs=1, verbose=0)

@@ -516,5 +516,8 @@ def test_weight_counts_agree_with_built_layers():
     h = call(layers.Flatten(), h)
     call(layers.GlobalAveragePooling1D(), k)
     call(layers.GlobalMaxPooling1D(), k)
+    c = call(layers.Conv1D(3, 2, padding="same"), k)
+    c = call(layers.Conv1D(2, 3, strides=2, use_bias=False), call(layers.MaxPooling1D(1), c))
+    call(layers.AveragePooling1D(1), c)
     with_weights = {name for name, count in saving._WEIGHT_COUNTS.items() if count is not None}
     assert with_weights <= checked

@@ -126,6 +126,9 @@ _MAKERS = {
     "Flatten": lambda: layers.Flatten(),
     "MultiHeadAttention": lambda: layers.MultiHeadAttention(2, 2),
     "Add": lambda: layers.Add(),
+    "Conv1D": lambda: layers.Conv1D(3, 2, padding="same"),
+    "MaxPooling1D": lambda: layers.MaxPooling1D(),
+    "AveragePooling1D": lambda: layers.AveragePooling1D(3, strides=1, padding="same"),
 }
 _CASES = [(name, masked) for name in _MAKERS
           for masked in ([(True, False), (False, True), (True, True), (False, False)]

@@ -892,3 +892,85 @@ def test_weight_penalty_by_hand_and_grad():
     np.testing.assert_allclose(g, 0.1 * np.sign(w) + 0.6 * w, rtol=1e-15)
     assert_grad(lambda a: ref.weight_penalty(a, 0.1, 0.3)[0], w, g, "weight_penalty")
     assert not ref.weight_penalty(np.zeros(3), 0.5, 0.0)[1].any()  # sign(0) = 0
+
+
+# Conv1D, MaxPooling1D, AveragePooling1D
+# --------------------------------------------------------------------------------------
+
+
+def test_window_geometry_matches_keras_formulas():
+    # valid: floor((T - span) / s) + 1; same/causal: ceil(T / s); TF puts the odd pad right
+    assert ref.window_geometry(10, 3) == (8, 0)
+    assert ref.window_geometry(10, 3, 3) == (3, 0)
+    assert ref.window_geometry(10, 3, 1, "valid", 2) == (6, 0)
+    assert ref.window_geometry(10, 4, 1, "same") == (10, 1)  # total 3: 1 left, 2 right
+    assert ref.window_geometry(10, 3, 2, "same") == (5, 0)   # total 1: 0 left, 1 right
+    assert ref.window_geometry(10, 3, 1, "causal", 2) == (10, 4)
+
+
+def test_conv1d_by_hand():
+    x = np.array([[[1.0], [2.0], [3.0], [4.0]]])      # (1, 4, 1)
+    kernel = np.array([[[1.0]], [[10.0]]])            # (2, 1, 1): y[o] = x[o] + 10 x[o+1]
+    np.testing.assert_allclose(ref.conv1d_forward(x, kernel)[0, :, 0], [21, 32, 43])
+    np.testing.assert_allclose(ref.conv1d_forward(x, kernel, padding="causal")[0, :, 0],
+                               [10, 21, 32, 43])      # a zero before step 0
+    np.testing.assert_allclose(ref.conv1d_forward(x, kernel, padding="same")[0, :, 0],
+                               [21, 32, 43, 4])       # the zero after the last step
+    np.testing.assert_allclose(ref.conv1d_forward(x, kernel, np.array([0.5]), strides=2)[0, :, 0],
+                               [21.5, 43.5])
+    dx, dk, db = ref.conv1d_backward(x, kernel, None, 1, "valid", 1, "linear",
+                                     np.ones((1, 3, 1)))
+    np.testing.assert_allclose(dx[0, :, 0], [1, 11, 11, 10])
+    np.testing.assert_allclose(dk[:, 0, 0], [1 + 2 + 3, 2 + 3 + 4])
+
+
+@pytest.mark.parametrize("activation", ["linear", "tanh", "sigmoid", "softmax", "gelu"])
+@pytest.mark.parametrize("geometry", [(3, 1, "valid", 1), (3, 2, "valid", 1), (2, 3, "same", 1),
+                                      (4, 1, "same", 1), (3, 1, "causal", 2), (1, 1, "valid", 1),
+                                      (3, 1, "same", 2), (5, 2, "causal", 1)])
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_conv1d_grad(activation, geometry, use_bias):
+    K, s, padding, d = geometry
+    rng = np.random.default_rng(5)
+    B, T, C, F = 2, 9, 3, 4
+    x = rng.normal(size=(B, T, C))
+    kernel = rng.normal(size=(K, C, F))
+    bias = rng.normal(size=(F,)) if use_bias else None
+    To, _ = ref.window_geometry(T, K, s, padding, d)
+    dy = rng.normal(size=(B, To, F))
+    args = (s, padding, d, activation)
+    dx, dk, db = ref.conv1d_backward(x, kernel, bias, *args, dy)
+    assert_grad(lambda a: np.sum(ref.conv1d_forward(a, kernel, bias, *args) * dy), x, dx, "dx")
+    assert_grad(lambda a: np.sum(ref.conv1d_forward(x, a, bias, *args) * dy), kernel, dk, "dk")
+    if use_bias:
+        assert_grad(lambda a: np.sum(ref.conv1d_forward(x, kernel, a, *args) * dy), bias, db, "db")
+    else:
+        assert db is None
+
+
+def test_pool1d_by_hand():
+    x = np.array([[[1.0], [5.0], [3.0], [3.0], [2.0]]])  # (1, 5, 1)
+    np.testing.assert_allclose(ref.pool1d_forward(x, "max")[0, :, 0], [5, 3])
+    np.testing.assert_allclose(ref.pool1d_forward(x, "max", 2, None, "same")[0, :, 0], [5, 3, 2])
+    np.testing.assert_allclose(ref.pool1d_forward(x, "average")[0, :, 0], [3, 3])
+    # same: the last window holds only step 4 (the padding is not counted)
+    np.testing.assert_allclose(ref.pool1d_forward(x, "average", 2, None, "same")[0, :, 0],
+                               [3, 3, 2])
+    # windows [0, 3), [2, 5): the tie 3, 3 sends the gradient to the first; step 2 wins twice
+    np.testing.assert_allclose(ref.pool1d_backward(x, "max", 3, 2, "valid", np.ones((1, 2, 1)))
+                               [0, :, 0], [0, 1, 1, 0, 0])
+    x[0, 3, 0] = np.nan
+    assert np.isnan(ref.pool1d_forward(x, "max")[0, 1, 0])
+
+
+@pytest.mark.parametrize("mode", ["max", "average"])
+@pytest.mark.parametrize("geometry", [(2, None, "valid"), (3, 1, "valid"), (3, 2, "same"),
+                                      (4, 3, "same"), (1, 1, "valid"), (2, 5, "valid")])
+def test_pool1d_grad(mode, geometry):
+    P, s, padding = geometry
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(2, 9, 3))
+    To, _ = ref.window_geometry(9, P, s or P, padding)
+    dy = rng.normal(size=(2, To, 3))
+    dx = ref.pool1d_backward(x, mode, P, s, padding, dy)
+    assert_grad(lambda a: np.sum(ref.pool1d_forward(a, mode, P, s, padding) * dy), x, dx, "dx")

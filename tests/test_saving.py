@@ -120,6 +120,11 @@ def test_sequential_round_trip_and_unbuilt_config(tmp_path):
     layers.SinePositionEncoding(max_wavelength=500, name="sine"),
     layers.GlobalAveragePooling1D(name="gap"),
     layers.GlobalMaxPooling1D(name="gmp"),
+    layers.Conv1D(4, 3, strides=2, padding="causal", activation="relu", use_bias=False,
+                  name="conv"),
+    layers.Conv1D(4, 3, padding="same", dilation_rate=2, name="dilated"),
+    layers.MaxPooling1D(3, strides=1, padding="same", name="maxpool"),
+    layers.AveragePooling1D(name="avgpool"),
     layers.TransformerEncoder(32, 4, dropout=0.1, activation="gelu", normalize_first=True,
                               name="te"),
 ], ids=lambda l: type(l).__name__)

@@ -12,7 +12,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Activation', 'Adam', 'Add', 'AttentionScores', 'BinaryCrossentropy', 'Dense', 'Dropout', 'Embedding', 'Flatten', 'GlobalAveragePooling1D', 'GlobalMaxPooling1D', 'Graph', 'Layer', 'LayerNormalization', 'Loss', 'MultiHeadAttention', 'Optimizer', 'PositionEmbedding', 'SGD', 'SinePositionEncoding', 'SparseCategoricalCrossentropy', 'TokenAndPositionEmbedding', 'build_info', 'get_num_threads', 'run_layer', 'set_num_threads']
+__all__: list[str] = ['Activation', 'Adam', 'Add', 'AttentionScores', 'AveragePooling1D', 'BinaryCrossentropy', 'Conv1D', 'Dense', 'Dropout', 'Embedding', 'Flatten', 'GlobalAveragePooling1D', 'GlobalMaxPooling1D', 'Graph', 'Layer', 'LayerNormalization', 'Loss', 'MaxPooling1D', 'MultiHeadAttention', 'Optimizer', 'PositionEmbedding', 'SGD', 'SinePositionEncoding', 'SparseCategoricalCrossentropy', 'TokenAndPositionEmbedding', 'build_info', 'get_num_threads', 'run_layer', 'set_num_threads']
 class Layer:
     name: str
     def check_weights(self, arg0: typing.Any) -> None:
@@ -91,6 +91,15 @@ class Activation(Layer):
         ...
 class Flatten(Layer):
     def __init__(self) -> None:
+        ...
+class Conv1D(Layer):
+    def __init__(self, input_dim: typing.SupportsInt | typing.SupportsIndex, filters: typing.SupportsInt | typing.SupportsIndex, kernel_size: typing.SupportsInt | typing.SupportsIndex, strides: typing.SupportsInt | typing.SupportsIndex, padding: str, dilation_rate: typing.SupportsInt | typing.SupportsIndex, activation: str, use_bias: bool) -> None:
+        ...
+class MaxPooling1D(Layer):
+    def __init__(self, pool_size: typing.SupportsInt | typing.SupportsIndex, strides: typing.SupportsInt | typing.SupportsIndex, padding: str) -> None:
+        ...
+class AveragePooling1D(Layer):
+    def __init__(self, pool_size: typing.SupportsInt | typing.SupportsIndex, strides: typing.SupportsInt | typing.SupportsIndex, padding: str) -> None:
         ...
 class BinaryOp(Layer):
     def __init__(self, op: str) -> None:

@@ -24,8 +24,7 @@ _ADVICE = {
         "BatchNormalization": "use LayerNormalization (the normalization of Transformers)",
         "GroupNormalization": "use LayerNormalization",
         "UnitNormalization": "use LayerNormalization",
-        "Conv2D": "seqattn works on sequences (B, T, C): use Conv1D where it exists, or "
-                  "MultiHeadAttention",
+        "Conv2D": "seqattn works on sequences (B, T, C): use Conv1D or MultiHeadAttention",
         "SpatialDropout1D": "use Dropout",
         "GaussianNoise": "use Dropout",
         "StringLookup": "use TextVectorization (its vocabulary maps tokens to ids)",

@@ -3,6 +3,7 @@
 from .activation_layer import Activation
 from .attention import MultiHeadAttention
 from .base import Layer
+from .conv import Conv1D
 from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding, TokenAndPositionEmbedding
@@ -12,6 +13,7 @@ from .lambda_layer import Lambda
 from .layer_norm import LayerNormalization
 from .merge import Add
 from .pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
+from .pooling import AveragePooling1D, MaxPooling1D
 from .position import PositionEmbedding, SinePositionEncoding
 from .text_vectorization import TextVectorization
 from .transformer import TransformerEncoder
@@ -22,6 +24,7 @@ __all__ = ["Activation", "Add", "Dense", "Dropout", "Embedding", "Flatten", "Glo
            "MultiHeadAttention", "PositionEmbedding", "SinePositionEncoding",
            "TextVectorization", "TokenAndPositionEmbedding", "TransformerDecoder",
            "TransformerEncoder"]
+__all__ += ["AveragePooling1D", "Conv1D", "MaxPooling1D"]
 
 
 def __getattr__(name):

@@ -56,6 +56,9 @@ _WEIGHT_COUNTS = {
     "MultiHeadAttention": _mha_weights,
     "TransformerEncoder": _encoder_weights,
     "TransformerDecoder": _decoder_weights,
+    "Conv1D": lambda l, s: l.kernel_size * _last_axis(s[0]) * l.filters
+    + (l.filters if l.use_bias else 0),
+    "MaxPooling1D": None, "AveragePooling1D": None,
     **{name: None for name in ("Activation", "Add", "BinaryOp", "Constant", "Dropout",
                                "Flatten", "MatMul", "Reduce", "UnaryOp", "Where",
                                "GlobalAveragePooling1D", "GlobalMaxPooling1D",
