@@ -510,6 +510,9 @@ def test_weight_counts_agree_with_built_layers():
     k = call(layers.MultiHeadAttention(1, 2), h, feats, key=feats, return_attention_scores=True)
     h = call(layers.TransformerEncoder(10, 3), h)
     h = call(layers.TransformerEncoder(4, 2, normalize_first=True), h)
+    h = call(layers.TransformerDecoder(5, 2), h)  # decoder-only
+    call(layers.TransformerDecoder(4, 3, normalize_first=True), h, feats)  # cross: width 5
+    call(layers.TransformerDecoder(4, 2), decoder_sequence=h, encoder_sequence=feats)
     h = call(layers.SinePositionEncoding(), h)
     h = call(layers.Activation("tanh"), h)
     h = call(layers.Dropout(0.1), h)
