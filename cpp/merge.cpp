@@ -135,8 +135,12 @@ void Merge::backward(const LayerInputs& in, const LayerOutput& out, const Tensor
 
 // ------------------------------------------------------------------ Concatenate
 Concatenate::Concatenate(int axis) : axis_(axis) {
-  if (axis < 1)
-    throw std::invalid_argument("Concatenate: the axis must be >= 1 (not the batch axis)");
+  if (axis == 0)
+    throw std::invalid_argument("Concatenate: the axis must not be 0 (the batch axis)");
+}
+
+int Concatenate::axis_for(std::size_t rank) const {
+  return axis_ < 0 ? axis_ + static_cast<int>(rank) : axis_;
 }
 
 Shape Concatenate::output_shape(const std::vector<Shape>& in) const {
@@ -147,16 +151,21 @@ Shape Concatenate::output_shape(const std::vector<Shape>& in) const {
   std::string shapes;
   for (const Shape& s : in) shapes += (shapes.empty() ? "" : ", ") + shape_str(s);
   Shape out = in[0];
-  bool ok = static_cast<int>(out.size()) > axis_;
+  const int axis = axis_for(out.size());
+  if (axis < 1 || axis >= static_cast<int>(out.size()))
+    throw std::invalid_argument(who + ": axis=" + std::to_string(axis_) + " must name a "
+                                "non-batch axis of the inputs. Received: input_shape=[" +
+                                shapes + "]");
+  bool ok = true;
   for (std::size_t j = 1; ok && j < in.size(); ++j) {
     ok = in[j].size() == out.size();
     for (std::size_t a = 0; ok && a < out.size(); ++a)
-      ok = static_cast<int>(a) == axis_ || in[j][a] == out[a];
-    if (ok) out[axis_] += in[j][axis_];
+      ok = static_cast<int>(a) == axis || in[j][a] == out[a];
+    if (ok) out[axis] += in[j][axis];
   }
   if (!ok)
     throw std::invalid_argument(who + " requires inputs with matching shapes except for the "
-                                "concatenation axis " + std::to_string(axis_) +
+                                "concatenation axis " + std::to_string(axis) +
                                 ". Received: input_shape=[" + shapes + "]");
   return out;
 }
@@ -164,20 +173,22 @@ Shape Concatenate::output_shape(const std::vector<Shape>& in) const {
 // Forward: per outer index o, each input's (D_j, inner) slab is copied after the previous ones.
 void Concatenate::forward(const LayerInputs& in, LayerOutput& out, const Context&) {
   const Tensor& x0 = *in.x[0];
+  axis_now_ = axis_for(x0.shape.size());
+  const int axis = axis_now_;
   outer_ = inner_ = 1;
-  for (int a = 0; a < axis_; ++a) outer_ *= x0.dim(a);
-  for (int a = axis_ + 1; a < x0.rank(); ++a) inner_ *= x0.dim(a);
+  for (int a = 0; a < axis; ++a) outer_ *= x0.dim(a);
+  for (int a = axis + 1; a < x0.rank(); ++a) inner_ *= x0.dim(a);
   total_ = 0;
-  for (const Tensor* x : in.x) total_ += x->dim(axis_);
+  for (const Tensor* x : in.x) total_ += x->dim(axis);
   out.y.shape = x0.shape;
-  out.y.shape[axis_] = total_;
+  out.y.shape[axis] = total_;
   out.y.resize_data();
   float* y = out.y.ptr();
   const Index I = inner_, row = total_ * inner_;
   parallel_for(outer_, out.y.size() >= kParallelMin, [&](Index o) {
     Index at = o * row;
     for (const Tensor* x : in.x) {
-      const Index len = x->dim(axis_) * I;
+      const Index len = x->dim(axis) * I;
       std::memcpy(y + at, x->ptr() + o * len, sizeof(float) * len);
       at += len;
     }
@@ -189,7 +200,7 @@ void Concatenate::forward(const LayerInputs& in, LayerOutput& out, const Context
   for (std::size_t j = 0; j < in.x.size(); ++j) any = any || in.mask_of(j);
   if (!any || x0.rank() < 3) return;
   const Index B = x0.dim(0);
-  if (axis_ == 1) {
+  if (axis == 1) {
     out.mask.B = B;
     out.mask.T = total_;
     out.mask.data.assign(B * total_, 1);
@@ -222,7 +233,7 @@ void Concatenate::backward(const LayerInputs& in, const LayerOutput&, const Tens
   parallel_for(outer_, dy.size() >= kParallelMin, [&](Index o) {
     Index at = o * row;
     for (std::size_t j = 0; j < in.x.size(); ++j) {
-      const Index len = in.x[j]->dim(axis_) * I;
+      const Index len = in.x[j]->dim(axis_now_) * I;
       if (dx[j]) {
         float* d = dx[j]->ptr() + o * len;
         for (Index i = 0; i < len; ++i) d[i] += g[at + i];

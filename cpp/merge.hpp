@@ -35,7 +35,8 @@ class Add : public Merge {
   Add() : Merge("add") {}
 };
 
-// y = the inputs joined along `axis` (>= 1; every other axis equal). Each input is seen as
+// y = the inputs joined along `axis` (not the batch; negative counts from the end; every
+// other axis equal). Each input is seen as
 // (outer, D_j, inner) around the axis; y is (outer, Σ D_j, inner).
 // Mask (Keras 3 Concatenate.compute_mask, an input without a mask counting as all ones):
 // axis 1 -> the masks joined along T; axis >= 2 -> the OR of the masks; no mask at all -> none.
@@ -50,7 +51,9 @@ class Concatenate : public Layer {
                 const std::vector<Tensor*>& dx, const Context& ctx) override;
 
  private:
-  int axis_;  // >= 1: the batch axis is never joined
+  int axis_for(std::size_t rank) const;  // axis_ counted from the end when negative
+  int axis_;  // as given (Keras: -1 = the last axis of whatever rank arrives); never 0
+  int axis_now_ = 1;  // set by forward: the resolved axis (>= 1)
   Index outer_ = 0, inner_ = 0, total_ = 0;  // set by forward; total_ = Σ D_j
 };
 

@@ -58,7 +58,8 @@ void Reshape::forward(const LayerInputs& in, LayerOutput& out, const Context&) {
   const Tensor& x = *in.x[0];
   out.y.shape.assign(1, x.dim(0));
   out.y.shape.insert(out.y.shape.end(), target_.begin(), target_.end());
-  const Index per = x.dim(0) == 0 ? 0 : x.size() / x.dim(0);
+  Index per = 1;  // elements per sample, from the shape (an empty batch keeps its sizes)
+  for (int a = 1; a < x.rank(); ++a) per *= x.dim(a);
   Index known = 1;
   for (Index d : target_) known *= d == -1 ? 1 : d;
   for (std::size_t i = 0; i < target_.size(); ++i)

@@ -128,18 +128,19 @@ class Concatenate(Layer):
     _exactly = None
     _input_list = _Merge._input_list
 
-    def _core_axis(self, rank):
+    def _core_axis(self, shapes):
+        rank = len(shapes[0])
         axis = self.axis + rank if self.axis < 0 else self.axis
         if not 1 <= axis < rank:
             raise ValueError(f"Layer '{self.name}' (Concatenate): axis={self.axis} must name a "
-                             f"non-batch axis of the inputs (rank {rank}): 1 to {rank - 1}, or "
-                             "negative")
+                             f"non-batch axis of the inputs (rank {rank}: 1 to {rank - 1}, or "
+                             f"negative). Received: input_shape={shapes}")
         return axis
 
     def _make_core(self, input_shapes):
         from .. import _core
         shapes = [tuple(s) for s in input_shapes]
-        axis = self._core_axis(len(shapes[0]))
+        axis = self._core_axis(shapes)
         if any(len(s) != len(shapes[0]) or any(a != b and i != axis and None not in (a, b)
                                                for i, (a, b) in enumerate(zip(s, shapes[0])))
                for s in shapes):
@@ -147,11 +148,11 @@ class Concatenate(Layer):
                              f"shapes except for the concatenation axis {axis}. Received: "
                              f"input_shape={shapes}")
         self._rank = len(shapes[0])
-        return _core.Concatenate(axis)
+        return _core.Concatenate(self.axis)  # resolved per call, as in Keras
 
     def compute_output_shape(self, input_shapes):
         shapes = [tuple(s) for s in input_shapes]
-        axis = self._core_axis(len(shapes[0]))
+        axis = self._core_axis(shapes)
         out = list(shapes[0])
         for i in range(1, len(out)):
             known = [s[i] for s in shapes if s[i] is not None]
