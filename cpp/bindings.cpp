@@ -30,6 +30,7 @@
 #include "pooling.hpp"
 #include "pooling1d.hpp"
 #include "reduce.hpp"
+#include "reshape.hpp"
 #include "position.hpp"
 #include "py_arrays.hpp"
 
@@ -396,8 +397,23 @@ PYBIND11_MODULE(_core, m) {
            py::arg("center"), py::arg("scale"));
   py::class_<Dropout, Layer, std::shared_ptr<Dropout>>(m, "Dropout")
       .def(py::init<float>(), py::arg("rate"));
-  py::class_<Add, Layer, std::shared_ptr<Add>>(m, "Add")
+  py::class_<Merge, Layer, std::shared_ptr<Merge>>(m, "Merge")
+      .def(py::init<const std::string&>(), py::arg("op"))
+      .def_property_readonly("op", &Merge::op_name);
+  py::class_<Add, Merge, std::shared_ptr<Add>>(m, "Add")
       .def(py::init<>());
+  py::class_<Concatenate, Layer, std::shared_ptr<Concatenate>>(m, "Concatenate")
+      .def(py::init<int>(), py::arg("axis"))
+      .def_property_readonly("axis", &Concatenate::axis);
+  py::class_<Reshape, Layer, std::shared_ptr<Reshape>>(m, "Reshape")
+      .def(py::init<Shape>(), py::arg("target_shape"))
+      .def_property_readonly("target_shape", &Reshape::target_shape);
+  py::class_<Permute, Layer, std::shared_ptr<Permute>>(m, "Permute")
+      .def(py::init<std::vector<int>>(), py::arg("perm"))
+      .def_property_readonly("perm", &Permute::perm);
+  py::class_<RepeatVector, Layer, std::shared_ptr<RepeatVector>>(m, "RepeatVector")
+      .def(py::init<Index>(), py::arg("n"))
+      .def_property_readonly("n", &RepeatVector::n);
   py::class_<PositionEmbedding, Layer, std::shared_ptr<PositionEmbedding>>(m, "PositionEmbedding")
       .def(py::init<Index, Index>(), py::arg("sequence_length"), py::arg("channels"));
   py::class_<SinePositionEncoding, Layer, std::shared_ptr<SinePositionEncoding>>(m, "SinePositionEncoding")

@@ -562,9 +562,15 @@ FEATURE_RANKS = {
     "SinePositionEncoding": (3,), "Activation": (2, 3, 4), "Flatten": (2, 3, 4),
     "MultiHeadAttention": (3,),
     "Conv1D": (3,), "MaxPooling1D": (3,), "AveragePooling1D": (3,),
+    # merge and shape layers (Concatenate on axis -1; Reshape((-1,)); Permute((2, 1)))
+    "Multiply": (1, 2, 3, 4), "Maximum": (1, 2, 3, 4), "Concatenate": (2, 3, 4),
+    "Reshape": (1, 2, 3, 4), "Permute": (3,), "RepeatVector": (2,),
 }
 #: kind -> smallest rank accepted, for layers that take any rank from there on.
-OPEN_RANKS = {"Dropout": 1, "Add": 1, "Activation": 2, "Flatten": 2}
+OPEN_RANKS = {"Dropout": 1, "Add": 1, "Activation": 2, "Flatten": 2,
+              "Multiply": 1, "Maximum": 1, "Concatenate": 2, "Reshape": 1}
+#: kinds called on a list of inputs
+LIST_KINDS = ("Add", "Multiply", "Maximum", "Concatenate")
 
 
 #: Ranks Keras also accepts beyond seqattn's documented ones (Dense and LayerNormalization
@@ -608,6 +614,12 @@ def feature_specs(draw, kinds=tuple(FEATURE_RANKS), rank=None, allow_empty=False
         code = f"layers.Add(name='{LAYER_NAME}')"
     elif kind in ("GlobalAveragePooling1D", "GlobalMaxPooling1D", "Flatten"):
         code = f"layers.{kind}(name='{LAYER_NAME}')"
+    elif kind in ("Multiply", "Maximum", "Concatenate"):
+        n_inputs = draw(st.integers(2, 3))
+        code = f"layers.{kind}(name='{LAYER_NAME}')"
+    elif kind in ("Reshape", "Permute", "RepeatVector"):
+        arg = {"Reshape": "(-1,)", "Permute": "(2, 1)", "RepeatVector": "2"}[kind]
+        code = f"layers.{kind}({arg}, name='{LAYER_NAME}')"
     elif kind == "PositionEmbedding":
         p["sequence_length"] = shape[1] + draw(st.integers(0, 3))
         code = f"layers.PositionEmbedding({p['sequence_length']}, name='{LAYER_NAME}')"
@@ -669,7 +681,7 @@ def feature_inputs_code(spec, dtype="float32", low=-3.0, high=3.0, shape=None):
 
 def feature_call(spec, var="x"):
     names = [f"{var}{i}" for i in range(spec["n_inputs"])]
-    return f"layer([{', '.join(names)}])" if spec["kind"] == "Add" else f"layer({names[0]})"
+    return f"layer([{', '.join(names)}])" if spec["kind"] in LIST_KINDS else f"layer({names[0]})"
 
 
 def feature_reference(spec, layer, xs):
@@ -706,6 +718,16 @@ def feature_reference(spec, layer, xs):
     if kind in ("MaxPooling1D", "AveragePooling1D"):
         return R.pool1d_forward(x, "max" if kind == "MaxPooling1D" else "average",
                                 p["pool_size"], p["strides"], p["padding"])
+    if kind in ("Multiply", "Maximum"):
+        return R.merge_forward(kind.lower(), xs)
+    if kind == "Concatenate":
+        return R.concatenate_forward(xs, -1)
+    if kind == "Reshape":
+        return R.reshape_forward(x, (-1,))
+    if kind == "Permute":
+        return R.permute_forward(x, (2, 1))
+    if kind == "RepeatVector":
+        return R.repeat_vector_forward(x, 2)
     return R.mha_forward(x, x, None, W, p["num_heads"])[0]
 
 

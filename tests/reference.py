@@ -1281,3 +1281,92 @@ def pool1d_backward(x, mode, pool_size, strides, padding, dy):
         else:
             dx[:, lo:hi] += dy[:, o][:, None, :] / (hi - lo)
     return dx
+
+
+# --------------------------------------------------------------------------------------
+# Merge (Subtract, Multiply, Average, Maximum, Minimum, Concatenate) and shape layers
+# --------------------------------------------------------------------------------------
+
+
+def merge_forward(op, xs):
+    """Keras merge layers on k same-shaped inputs: "add", "subtract" (k = 2), "multiply",
+    "average" (sum / k), "maximum", "minimum" (NaN propagates)."""
+    xs = [_f64(x) for x in xs]
+    if op in ("add", "average"):
+        y = np.sum(xs, axis=0)
+        return y / len(xs) if op == "average" else y
+    if op == "subtract":
+        return xs[0] - xs[1]
+    if op == "multiply":
+        return np.prod(xs, axis=0)
+    return (np.maximum if op == "maximum" else np.minimum).reduce(xs)
+
+
+def merge_backward(op, xs, dy):
+    """Gradient of `merge_forward`: a list of arrays, one per input. Maximum/minimum split
+    dy equally among the inputs tying for the result (the NaN inputs when it is NaN)."""
+    xs, dy = [_f64(x) for x in xs], _f64(dy)
+    k = len(xs)
+    if op == "add":
+        return [dy.copy() for _ in xs]
+    if op == "average":
+        return [dy / k for _ in xs]
+    if op == "subtract":
+        return [dy.copy(), -dy]
+    if op == "multiply":
+        return [dy * np.prod([xs[l] for l in range(k) if l != j], axis=0) for j in range(k)]
+    y = merge_forward(op, xs)
+    hits = [np.where(np.isnan(y), np.isnan(x), x == y) for x in xs]
+    ties = np.sum(hits, axis=0)
+    return [np.where(h, dy / ties, 0.0) for h in hits]
+
+
+def concatenate_forward(xs, axis):
+    return np.concatenate([_f64(x) for x in xs], axis=axis)
+
+
+def concatenate_backward(xs, axis, dy):
+    """Each input's slab of dy along `axis`."""
+    cuts = np.cumsum([np.shape(x)[axis] for x in xs])[:-1]
+    return [part.copy() for part in np.split(_f64(dy), cuts, axis=axis)]
+
+
+def concatenate_mask(xs, masks, axis):
+    """Keras 3 Concatenate.compute_mask for (B, T, ...) inputs with (B, T) masks: an input
+    without a mask counts as all ones; joined along T for axis 1, else OR; None if no mask."""
+    if all(m is None for m in masks):
+        return None
+    full = [np.ones(np.shape(x)[:2], bool) if m is None else _as_mask(m)
+            for x, m in zip(xs, masks)]
+    if axis == 1:
+        return np.concatenate(full, axis=1)
+    return np.logical_or.reduce(full)
+
+
+def reshape_forward(x, target_shape):
+    """Keras Reshape: (B, ...) -> (B, *target_shape), one -1 allowed."""
+    x = _f64(x)
+    return x.reshape((x.shape[0],) + tuple(target_shape))
+
+
+def reshape_backward(x, dy):
+    return _f64(dy).reshape(np.shape(x))
+
+
+def permute_forward(x, dims):
+    """Keras Permute: dims 1-based over the non-batch axes."""
+    return np.transpose(_f64(x), (0,) + tuple(dims))
+
+
+def permute_backward(dims, dy):
+    perm = (0,) + tuple(dims)
+    return np.transpose(_f64(dy), np.argsort(perm))
+
+
+def repeat_vector_forward(x, n):
+    """Keras RepeatVector: (B, C) -> (B, n, C)."""
+    return np.repeat(_f64(x)[:, None, :], n, axis=1)
+
+
+def repeat_vector_backward(dy):
+    return _f64(dy).sum(axis=1)

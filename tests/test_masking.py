@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import seqattn
+import reference as ref
 from conftest import run_layer
 from seqattn import layers
 
@@ -129,10 +130,22 @@ _MAKERS = {
     "Conv1D": lambda: layers.Conv1D(3, 2, padding="same"),
     "MaxPooling1D": lambda: layers.MaxPooling1D(),
     "AveragePooling1D": lambda: layers.AveragePooling1D(3, strides=1, padding="same"),
+    # merge and shape layers
+    "Subtract": lambda: layers.Subtract(),
+    "Multiply": lambda: layers.Multiply(),
+    "Average": lambda: layers.Average(),
+    "Maximum": lambda: layers.Maximum(),
+    "Minimum": lambda: layers.Minimum(),
+    "Concatenate": lambda: layers.Concatenate(),
+    "Concatenate1": lambda: layers.Concatenate(axis=1),
+    "Reshape": lambda: layers.Reshape((-1, C)),
+    "Permute": lambda: layers.Permute((2, 1)),
 }
+_LIST_LAYERS = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
+                "Concatenate1")
 _CASES = [(name, masked) for name in _MAKERS
           for masked in ([(True, False), (False, True), (True, True), (False, False)]
-                         if name == "Add" else [(True,), (False,)])]
+                         if name in _LIST_LAYERS else [(True,), (False,)])]
 
 
 @pytest.mark.parametrize("name,masked", _CASES, ids=[f"{n}-{m}" for n, m in _CASES])
@@ -143,7 +156,7 @@ def test_symbolic_mask_flag_matches_the_core(rng, name, masked):
     layer = _MAKERS[name]()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Flatten's warning is tested above
-        out = layer(symbolic if name == "Add" else symbolic[0])
+        out = layer(symbolic if name in _LIST_LAYERS else symbolic[0])
     x = rng.standard_normal((2, T, C)).astype(np.float32)
     mask = np.array([[1] * T, [1, 1, 0, 0, 0, 0]], bool)
     arrays = [x] * len(masked)
@@ -152,5 +165,8 @@ def test_symbolic_mask_flag_matches_the_core(rng, name, masked):
         arrays, masks = [x, x, None, None], masks + masks + [None, None]
     core_mask = run_layer(layer, arrays, masks)["mask"]
     assert out.has_mask == (core_mask is not None and core_mask.size > 0)
-    if out.has_mask:
+    if out.has_mask and name.startswith("Concatenate"):  # Keras: a missing mask is all ones
+        np.testing.assert_array_equal(core_mask, ref.concatenate_mask(
+            arrays, masks, 1 if name == "Concatenate1" else 2))
+    elif out.has_mask:
         np.testing.assert_array_equal(core_mask, mask)

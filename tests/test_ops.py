@@ -245,8 +245,6 @@ def test_a_custom_attention_written_with_ops_trains_and_checks_out(rng):
             scores = ops.matmul(q, ops.transpose(k, (0, 2, 1))) / np.sqrt(self.d)
             return ops.matmul(ops.softmax(scores), v)
 
-    if not hasattr(ops, "transpose"):
-        pytest.skip("ops.transpose needs the Permute layer")
     inp = seqattn.Input((5, 4))
     att = DotAttention(4)
     out = layers.Dense(1, activation="sigmoid")(layers.GlobalAveragePooling1D()(att(inp)))

@@ -974,3 +974,92 @@ def test_pool1d_grad(mode, geometry):
     dy = rng.normal(size=(2, To, 3))
     dx = ref.pool1d_backward(x, mode, P, s, padding, dy)
     assert_grad(lambda a: np.sum(ref.pool1d_forward(a, mode, P, s, padding) * dy), x, dx, "dx")
+
+
+# Merge layers and shape layers
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("op", ["add", "subtract", "multiply", "average", "maximum", "minimum"])
+@pytest.mark.parametrize("k,shape", [(2, (1, 1)), (3, (2, 5, 3)), (4, (3, 4))])
+def test_merge_grad(op, k, shape):
+    k = 2 if op == "subtract" else k
+    rng = np.random.default_rng(17)
+    xs = [rng.normal(size=shape) for _ in range(k)]  # distinct values: no ties
+    dy = rng.normal(size=shape)
+    dxs = ref.merge_backward(op, xs, dy)
+    for i in range(k):
+        def f(a, i=i):
+            return np.sum(ref.merge_forward(op, xs[:i] + [a] + xs[i + 1:]) * dy)
+        assert_grad(f, xs[i], dxs[i], f"{op} dx{i}")
+
+
+def test_merge_by_hand():
+    a, b, c = np.array([[1.0, 5.0, np.nan]]), np.array([[3.0, 5.0, 1.0]]), np.array([[2.0, 0, 0]])
+    np.testing.assert_array_equal(ref.merge_forward("subtract", [a, b]), [[-2, 0, np.nan]])
+    np.testing.assert_array_equal(ref.merge_forward("multiply", [a, b, c]), [[6, 0, np.nan]])
+    np.testing.assert_array_equal(ref.merge_forward("average", [a, b]), [[2, 5, np.nan]])
+    np.testing.assert_array_equal(ref.merge_forward("maximum", [a, b, c]), [[3, 5, np.nan]])
+    np.testing.assert_array_equal(ref.merge_forward("minimum", [a, b, c]), [[1, 0, np.nan]])
+    # a tie shares dy; a NaN result sends dy to the NaN input
+    dy = np.array([[1.0, 4.0, 2.0]])
+    da, db, dc = ref.merge_backward("maximum", [a, b, c], dy)
+    np.testing.assert_array_equal(da, [[0, 2, 2]])
+    np.testing.assert_array_equal(db, [[1, 2, 0]])
+    np.testing.assert_array_equal(dc, [[0, 0, 0]])
+
+
+@pytest.mark.parametrize("axis,shapes", [(1, [(2, 3, 4), (2, 1, 4)]), (2, [(2, 3, 4), (2, 3, 2), (2, 3, 1)]),
+                                         (1, [(3, 2), (3, 5)])])
+def test_concatenate_grad(axis, shapes):
+    rng = np.random.default_rng(19)
+    xs = [rng.normal(size=s) for s in shapes]
+    y = ref.concatenate_forward(xs, axis)
+    dy = rng.normal(size=y.shape)
+    dxs = ref.concatenate_backward(xs, axis, dy)
+    for i in range(len(xs)):
+        def f(a, i=i):
+            return np.sum(ref.concatenate_forward(xs[:i] + [a] + xs[i + 1:], axis) * dy)
+        assert_grad(f, xs[i], dxs[i], f"dx{i}")
+
+
+def test_concatenate_mask_follows_keras():
+    xs = [np.zeros((1, 3, 2)), np.zeros((1, 2, 2))]
+    m = np.array([[1, 0, 1]], bool)
+    np.testing.assert_array_equal(ref.concatenate_mask(xs, [m, None], 1), [[1, 0, 1, 1, 1]])
+    ys = [np.zeros((1, 3, 2))] * 2
+    np.testing.assert_array_equal(ref.concatenate_mask(ys, [m, None], 2), [[1, 1, 1]])
+    np.testing.assert_array_equal(ref.concatenate_mask(ys, [m, np.array([[0, 0, 1]], bool)], 2),
+                                  [[1, 0, 1]])
+    assert ref.concatenate_mask(ys, [None, None], 1) is None
+
+
+@pytest.mark.parametrize("shape,target", [((2, 12), (3, 4)), ((2, 3, 4), (-1,)), ((2, 3, 4), (2, -1, 3))])
+def test_reshape_grad(shape, target):
+    rng = np.random.default_rng(21)
+    x = rng.normal(size=shape)
+    y = ref.reshape_forward(x, target)
+    dy = rng.normal(size=y.shape)
+    assert_grad(lambda a: np.sum(ref.reshape_forward(a, target) * dy), x,
+                ref.reshape_backward(x, dy), "reshape")
+
+
+@pytest.mark.parametrize("shape,dims", [((2, 3, 4), (2, 1)), ((2, 3, 4, 5), (3, 1, 2)), ((2, 3), (1,))])
+def test_permute_grad(shape, dims):
+    rng = np.random.default_rng(23)
+    x = rng.normal(size=shape)
+    y = ref.permute_forward(x, dims)
+    assert y.shape == (shape[0],) + tuple(shape[d] for d in dims)
+    dy = rng.normal(size=y.shape)
+    assert_grad(lambda a: np.sum(ref.permute_forward(a, dims) * dy), x,
+                ref.permute_backward(dims, dy), "permute")
+
+
+def test_repeat_vector_grad():
+    rng = np.random.default_rng(25)
+    x = rng.normal(size=(2, 3))
+    y = ref.repeat_vector_forward(x, 4)
+    np.testing.assert_array_equal(y[:, 2], x)
+    dy = rng.normal(size=y.shape)
+    assert_grad(lambda a: np.sum(ref.repeat_vector_forward(a, 4) * dy), x,
+                ref.repeat_vector_backward(dy), "repeat_vector")

@@ -74,8 +74,38 @@ class LayerNormalization(Layer):
 class Dropout(Layer):
     def __init__(self, rate: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
-class Add(Layer):
+class Merge(Layer):
+    def __init__(self, op: str) -> None:
+        ...
+    @property
+    def op(self) -> str:
+        ...
+class Add(Merge):
     def __init__(self) -> None:
+        ...
+class Concatenate(Layer):
+    def __init__(self, axis: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def axis(self) -> int:
+        ...
+class Reshape(Layer):
+    def __init__(self, target_shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def target_shape(self) -> list[int]:
+        ...
+class Permute(Layer):
+    def __init__(self, perm: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def perm(self) -> list[int]:
+        ...
+class RepeatVector(Layer):
+    def __init__(self, n: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def n(self) -> int:
         ...
 class PositionEmbedding(Layer):
     def __init__(self, sequence_length: typing.SupportsInt | typing.SupportsIndex, channels: typing.SupportsInt | typing.SupportsIndex) -> None:

@@ -11,20 +11,24 @@ from .flatten import Flatten
 from .input import Input, InputLayer
 from .lambda_layer import Lambda
 from .layer_norm import LayerNormalization
-from .merge import Add
-from .pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
-from .pooling import AveragePooling1D, MaxPooling1D
+from .merge import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add,
+                    average, concatenate, maximum, minimum, multiply, subtract)
+from .pooling import (AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D,
+                      MaxPooling1D)
 from .position import PositionEmbedding, SinePositionEncoding
+from .reshaping import Permute, RepeatVector, Reshape
 from .text_vectorization import TextVectorization
 from .transformer import TransformerEncoder
 from .transformer_decoder import TransformerDecoder
 
-__all__ = ["Activation", "Add", "Dense", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling1D",
-           "GlobalMaxPooling1D", "Input", "InputLayer", "Lambda", "Layer", "LayerNormalization",
-           "MultiHeadAttention", "PositionEmbedding", "SinePositionEncoding",
-           "TextVectorization", "TokenAndPositionEmbedding", "TransformerDecoder",
-           "TransformerEncoder"]
-__all__ += ["AveragePooling1D", "Conv1D", "MaxPooling1D"]
+# Layers, then Keras's functional forms of the merge layers (layers.add, ...).
+__all__ = ["Activation", "Add", "Average", "AveragePooling1D", "Concatenate", "Conv1D", "Dense",
+           "Dropout", "Embedding", "Flatten", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
+           "Input", "InputLayer", "Lambda", "Layer", "LayerNormalization", "MaxPooling1D",
+           "Maximum", "Minimum", "MultiHeadAttention", "Multiply", "Permute", "PositionEmbedding",
+           "RepeatVector", "Reshape", "SinePositionEncoding", "Subtract", "TextVectorization",
+           "TokenAndPositionEmbedding", "TransformerDecoder", "TransformerEncoder", "add",
+           "average", "concatenate", "maximum", "minimum", "multiply", "subtract"]
 
 
 def __getattr__(name):

@@ -21,10 +21,13 @@ import numpy as np
 
 from ..layers.base import is_symbolic
 from ..layers.tracing import _stack as _open_traces
+from .shape_ops import concatenate, expand_dims, reshape, squeeze, transpose
 
 __all__ = ["abs", "add", "arange", "cast", "divide", "exp", "gelu", "log", "matmul", "max",
            "mean", "multiply", "negative", "power", "relu", "shape", "sigmoid", "softmax",
            "sqrt", "square", "subtract", "sum", "tanh", "where"]
+# Shape ops (shape_ops.py): reshape, expand_dims, squeeze, transpose, concatenate.
+__all__ += ["concatenate", "expand_dims", "reshape", "squeeze", "transpose"]
 
 
 

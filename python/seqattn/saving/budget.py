@@ -63,6 +63,8 @@ _WEIGHT_COUNTS = {
                                "Flatten", "MatMul", "Reduce", "UnaryOp", "Where",
                                "GlobalAveragePooling1D", "GlobalMaxPooling1D",
                                "SinePositionEncoding", "TextVectorization")},
+    **{name: None for name in ("Subtract", "Multiply", "Average", "Maximum", "Minimum",
+                               "Concatenate", "Reshape", "Permute", "RepeatVector")},
 }
 
 

@@ -22,7 +22,8 @@ WEIGHTS_SUFFIX = ".weights.seqattn"
 
 # Every class a model file may name. Loading looks names up here and nowhere else.
 _LAYER_CLASSES = {name: getattr(layers_mod, name) for name in layers_mod.__all__
-                  if name not in ("Input", "InputLayer", "Layer", "Lambda")}
+                  if name not in ("Input", "InputLayer", "Layer", "Lambda")
+                  and isinstance(getattr(layers_mod, name), type)}  # not layers.add & co.
 _LAYER_CLASSES.update({"BinaryOp": BinaryOp, "UnaryOp": UnaryOp, "Constant": Constant,
                        "MatMul": MatMul, "Reduce": Reduce, "Where": Where})
 
