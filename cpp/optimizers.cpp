@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 
 #include "kernels/chunks.hpp"
 #include "parallel.hpp"
@@ -72,6 +73,19 @@ void resize_slots(std::vector<std::vector<float>>& slots, const std::vector<Para
   slots.resize(params.size());
   for (std::size_t i = 0; i < params.size(); ++i) slots[i].assign(params[i]->size(), value);
 }
+
+// Slots in save order: parameter by parameter, its entry of each slot list that has one
+// (a list an optimizer does not use stays empty).
+std::vector<std::vector<float>*> interleave_slots(
+    std::initializer_list<std::vector<std::vector<float>>*> lists) {
+  std::size_t n = 0;
+  for (const auto* l : lists) n = std::max(n, l->size());
+  std::vector<std::vector<float>*> r;
+  for (std::size_t i = 0; i < n; ++i)
+    for (auto* l : lists)
+      if (i < l->size()) r.push_back(&(*l)[i]);
+  return r;
+}
 }  // namespace
 
 // ---------------------------------------------------------------------- SGD
@@ -79,11 +93,7 @@ void SGD::ensure_slots(const std::vector<Param*>& params) {
   if (momentum > 0.0) resize_slots(velocity_, params);
 }
 
-std::vector<std::vector<float>*> SGD::slots() {
-  std::vector<std::vector<float>*> r;
-  for (auto& v : velocity_) r.push_back(&v);
-  return r;
-}
+std::vector<std::vector<float>*> SGD::slots() { return interleave_slots({&velocity_}); }
 
 void SGD::prepare(std::int64_t) {
   lr_ = static_cast<float>(learning_rate);
@@ -118,14 +128,7 @@ void Adam::ensure_slots(const std::vector<Param*>& params) {
   resize_slots(v_, params);
 }
 
-std::vector<std::vector<float>*> Adam::slots() {
-  std::vector<std::vector<float>*> r;
-  for (std::size_t i = 0; i < m_.size(); ++i) {
-    r.push_back(&m_[i]);
-    r.push_back(&v_[i]);
-  }
-  return r;
-}
+std::vector<std::vector<float>*> Adam::slots() { return interleave_slots({&m_, &v_}); }
 
 void Adam::prepare(std::int64_t t) {
   const double lr = learning_rate;
@@ -157,13 +160,7 @@ void RMSprop::ensure_slots(const std::vector<Param*>& params) {
 }
 
 std::vector<std::vector<float>*> RMSprop::slots() {
-  std::vector<std::vector<float>*> r;
-  for (std::size_t i = 0; i < velocity_.size(); ++i) {
-    r.push_back(&velocity_[i]);
-    if (i < momentum_.size()) r.push_back(&momentum_[i]);
-    if (i < average_.size()) r.push_back(&average_[i]);
-  }
-  return r;
+  return interleave_slots({&velocity_, &momentum_, &average_});  // the last two may be empty
 }
 
 void RMSprop::prepare(std::int64_t) {
@@ -205,11 +202,7 @@ void Adagrad::ensure_slots(const std::vector<Param*>& params) {
   resize_slots(accumulator_, params, static_cast<float>(initial_accumulator_value));
 }
 
-std::vector<std::vector<float>*> Adagrad::slots() {
-  std::vector<std::vector<float>*> r;
-  for (auto& a : accumulator_) r.push_back(&a);
-  return r;
-}
+std::vector<std::vector<float>*> Adagrad::slots() { return interleave_slots({&accumulator_}); }
 
 void Adagrad::prepare(std::int64_t) {
   lr_ = static_cast<float>(learning_rate);

@@ -3,12 +3,12 @@ writes it. Its model under Keras 3 (imports swapped) gives the same predictions 
 the same weights; the whole example (TextVectorization on raw reviews, training, the
 end-to-end string model) runs on real IMDB reviews and learns."""
 
-import os
-import types
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from keras_io_support import load_example
 
 import seqattn
 
@@ -17,26 +17,14 @@ SEQATTN_IMPORTS = "import seqattn as keras\nfrom seqattn import layers\n"
 DATA = EXAMPLE.parents[2].parent / "shared/data/imdb/train.csv"
 
 
-def _load(source, name):
-    module = types.ModuleType(name)
-    module.__file__ = str(EXAMPLE)
-    exec(compile(source, str(EXAMPLE), "exec"), module.__dict__)
-    return module
-
-
 @pytest.fixture(scope="module")
 def example():
-    return _load(EXAMPLE.read_text(), "keras_io_text_cnn_seqattn")
+    return load_example(EXAMPLE, "keras_io_text_cnn_seqattn", SEQATTN_IMPORTS)
 
 
 @pytest.fixture(scope="module")
 def keras_example():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    pytest.importorskip("keras")
-    source = EXAMPLE.read_text()
-    assert SEQATTN_IMPORTS in source  # only the imports differ from keras.io
-    return _load(source.replace(SEQATTN_IMPORTS, "import keras\nfrom keras import layers\n"),
-                 "keras_io_text_cnn_keras")
+    return load_example(EXAMPLE, "keras_io_text_cnn_keras", SEQATTN_IMPORTS, "import keras\nfrom keras import layers\n")
 
 
 def test_the_model_is_keras_code_with_keras_results(example, keras_example):

@@ -2,13 +2,12 @@
 user writes it. The same file runs under Keras 3 (imports swapped) and must give the same
 predictions and loss with the same weights; it also trains on real IMDB reviews."""
 
-import os
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from keras_io_support import load_example
 
 import seqattn
 
@@ -16,26 +15,14 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples/keras_io/text_classifi
 SEQATTN_IMPORTS = "import seqattn as keras\nfrom seqattn import layers, ops\n"
 
 
-def _load(source, name):
-    module = types.ModuleType(name)
-    module.__file__ = str(EXAMPLE)
-    exec(compile(source, str(EXAMPLE), "exec"), module.__dict__)
-    return module
-
-
 @pytest.fixture(scope="module")
 def example():
-    return _load(EXAMPLE.read_text(), "keras_io_seqattn")
+    return load_example(EXAMPLE, "keras_io_seqattn", SEQATTN_IMPORTS)
 
 
 @pytest.fixture(scope="module")
 def keras_example():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    pytest.importorskip("keras")
-    source = EXAMPLE.read_text()
-    assert SEQATTN_IMPORTS in source  # only the imports differ from keras.io
-    return _load(source.replace(SEQATTN_IMPORTS, "import keras\nfrom keras import layers, ops\n"),
-                 "keras_io_keras")
+    return load_example(EXAMPLE, "keras_io_keras", SEQATTN_IMPORTS, "import keras\nfrom keras import layers, ops\n")
 
 
 def test_the_example_is_keras_code_with_keras_results(example, keras_example):

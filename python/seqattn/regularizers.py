@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 import numbers
 
+from ._config_object import ConfigObject
+
 
 def _coefficient(name, value, owner):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) \
@@ -22,7 +24,7 @@ def _coefficient(name, value, owner):
     return float(value)
 
 
-class Regularizer:
+class Regularizer(ConfigObject):
     """Base class. Subclasses are the L1L2 family: `coefficients()` gives (l1, l2)."""
 
     def coefficients(self):  # pragma: no cover - every regularizer overrides it
@@ -34,22 +36,6 @@ class Regularizer:
         x = np.asarray(x, np.float64)
         l1, l2 = self.coefficients()
         return l1 * float(np.abs(x).sum()) + l2 * float(np.square(x).sum())
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
-
-    def __eq__(self, other):
-        return type(self) is type(other) and self.get_config() == other.get_config()
-
-    __hash__ = object.__hash__
 
 
 class L1(Regularizer):

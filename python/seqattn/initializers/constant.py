@@ -6,6 +6,8 @@ import numbers
 
 import numpy as np
 
+from .._config_object import ConfigObject
+
 
 def compute_fans(shape):
     """Keras `compute_fans`: for rank > 2 the leading axes form the receptive field.
@@ -43,7 +45,7 @@ def check_dtype(dtype, owner):
         raise ValueError(f"{owner}: seqattn weights are float32; received dtype={dtype!r}")
 
 
-class Initializer:
+class Initializer(ConfigObject):
     """Base class, as Keras's: `initializer(shape, dtype=None)` returns a float32 array."""
 
     def __call__(self, shape, dtype=None):
@@ -52,22 +54,6 @@ class Initializer:
 
     def _draw(self, shape):  # pragma: no cover - every initializer overrides it
         raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
-
-    def __eq__(self, other):
-        return type(self) is type(other) and self.get_config() == other.get_config()
-
-    __hash__ = object.__hash__
 
 
 class Zeros(Initializer):

@@ -22,6 +22,7 @@ import numpy as np
 from ..layers.base import is_symbolic
 from ..layers.tracing import _stack as _open_traces
 from .shape_ops import concatenate, expand_dims, reshape, squeeze, transpose
+from .shape_ops import numeric_array as _numeric_array
 
 __all__ = ["abs", "add", "arange", "cast", "divide", "exp", "gelu", "log", "matmul", "max",
            "mean", "multiply", "negative", "power", "relu", "shape", "sigmoid", "softmax",
@@ -34,17 +35,6 @@ __all__ += ["concatenate", "expand_dims", "reshape", "squeeze", "transpose"]
 def _is_scalar(v) -> bool:
     return (isinstance(v, numbers.Real) and not isinstance(v, bool)) or (
         isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.kind in "iuf")
-
-
-def _as_float_array(v, op):
-    try:
-        a = np.asarray(v)
-    except ValueError as e:
-        raise ValueError(f"ops.{op}: expected a tensor or an array, received ragged nested "
-                         f"sequences ({e})") from None
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"ops.{op} expects numbers; received a {a.dtype} array.")
-    return a
 
 
 def _unary_layer(op, scale=1.0, shift=0.0):
@@ -60,7 +50,7 @@ def _constant(a):
 def _binary(op, x, y, numpy_fn):
     sx, sy = is_symbolic(x), is_symbolic(y)
     if not sx and not sy:
-        return numpy_fn(_as_float_array(x, op), _as_float_array(y, op)).astype(np.float32) \
+        return numpy_fn(_numeric_array(x, op), _numeric_array(y, op)).astype(np.float32) \
             if np.result_type(np.asarray(x), np.asarray(y)).kind == "f" else \
             numpy_fn(np.asarray(x), np.asarray(y))
     if sx and sy and x.constant is not None and y.constant is not None:
@@ -82,9 +72,9 @@ def _binary(op, x, y, numpy_fn):
         return _unary_layer("reciprocal", c)(t)  # c / y
     from ..layers.math_ops import BinaryOp
     if not sx:
-        x = _constant(_as_float_array(x, op).astype(np.float32))
+        x = _constant(_numeric_array(x, op).astype(np.float32))
     if not sy:
-        y = _constant(_as_float_array(y, op).astype(np.float32))
+        y = _constant(_numeric_array(y, op).astype(np.float32))
     return BinaryOp(op)(x, y)
 
 
@@ -110,7 +100,7 @@ def _unary(op, x, numpy_fn, scale=1.0):
         if x.constant is not None:
             return _constant(numpy_fn(x.constant.astype(np.float32)))
         return _unary_layer(op, scale)(x)
-    return numpy_fn(_as_float_array(x, op).astype(np.float32))
+    return numpy_fn(_numeric_array(x, op).astype(np.float32))
 
 
 def negative(x):
@@ -146,14 +136,14 @@ def power(x1, x2):
         if not _is_scalar(x2):
             raise ValueError(f"ops.power: the exponent must be a number; received {x2!r}")
         return _unary("power", x1, lambda a: np.power(a, float(x2)), float(x2))
-    return np.power(_as_float_array(x1, "power").astype(np.float32), x2)
+    return np.power(_numeric_array(x1, "power").astype(np.float32), x2)
 
 
 def _activation(name, x, numpy_fn):
     if is_symbolic(x):
         from ..layers.activation_layer import Activation
         return Activation(name)(x)
-    return numpy_fn(_as_float_array(x, name).astype(np.float32)).astype(np.float32)
+    return numpy_fn(_numeric_array(x, name).astype(np.float32)).astype(np.float32)
 
 
 def _np_gelu(a):
@@ -191,7 +181,7 @@ def softmax(x, axis=-1):
             raise ValueError(f"ops.softmax on a symbolic tensor works over the last axis "
                              f"(axis=-1); received axis={axis}.")
         return _activation("softmax", x, _np_softmax)
-    return _np_softmax(_as_float_array(x, "softmax").astype(np.float32), axis)
+    return _np_softmax(_numeric_array(x, "softmax").astype(np.float32), axis)
 
 
 def arange(start, stop=None, step=1, dtype="int32"):
@@ -234,7 +224,7 @@ def cast(x, dtype):
 
 def _reduce(name, x, axis, keepdims, numpy_fn):
     if not is_symbolic(x):
-        return numpy_fn(_as_float_array(x, name).astype(np.float32), axis=axis,
+        return numpy_fn(_numeric_array(x, name).astype(np.float32), axis=axis,
                         keepdims=keepdims)
     rank = len(x.shape)
     if x.constant is not None:
@@ -276,7 +266,7 @@ def _symbolic_operand(v, op):
     """A symbolic tensor as is; an array or number as a float32 graph constant."""
     if is_symbolic(v):
         return v
-    a = _as_float_array(v, op).astype(np.float32)
+    a = _numeric_array(v, op).astype(np.float32)
     return _constant(a if a.ndim else a.reshape(1))
 
 
@@ -284,8 +274,8 @@ def matmul(x1, x2):
     """x1 · x2 over the last two axes, (..., M, K) · (..., K, N); on symbolic tensors the
     batch axes must match or one side be a matrix (x · W, a (T, T) table)."""
     if not is_symbolic(x1) and not is_symbolic(x2):
-        return np.matmul(_as_float_array(x1, "matmul").astype(np.float32),
-                         _as_float_array(x2, "matmul").astype(np.float32))
+        return np.matmul(_numeric_array(x1, "matmul").astype(np.float32),
+                         _numeric_array(x2, "matmul").astype(np.float32))
     from ..layers.math_ops import MatMul
     return MatMul()(_symbolic_operand(x1, "matmul"), _symbolic_operand(x2, "matmul"))
 

@@ -11,7 +11,8 @@ import numpy as np
 from ..layers.base import is_symbolic
 
 
-def _array(x, op):
+def numeric_array(x, op):
+    """x as a NumPy array of numbers (the eager path of every op), checked."""
     try:
         a = np.asarray(x)
     except ValueError as e:
@@ -19,6 +20,11 @@ def _array(x, op):
                          f"sequences ({e})") from None
     if a.dtype.kind not in "biuf":
         raise TypeError(f"ops.{op} expects numbers; received a {a.dtype} array.")
+    return a
+
+
+def _array(x, op):
+    a = numeric_array(x, op)
     return a.astype(np.float32) if a.dtype.kind == "f" else a
 
 
