@@ -36,3 +36,19 @@ def test_learned_positions_and_reverse_run(example, capsys):
                             "--long-len", "4", "--verbose", "0"])
     assert set(results) == {"same"}  # no longer lengths asked for
     assert "task=reverse positions=learned" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_readme_sequence_to_sequence_block_runs():
+    import re
+    text = (EXAMPLE.parents[1] / "README.md").read_text(encoding="utf-8")
+    code = re.search(r"### Sequence to sequence\n.*?```python\n(.*?)```", text, re.S).group(1)
+    assert "n_samples=6000" in code and "epochs=6" in code
+    namespace = {}
+    exec(compile(code.replace("n_samples=6000", "n_samples=3000").replace("epochs=6", "epochs=4"),
+                 "README seq2seq", "exec"), namespace)
+    # smaller than the README's run (which gives 1.0 on these longer inputs)
+    assert namespace["exact"] >= 0.8
+    assert len(namespace["beams"]) == 200
+    H, T, S = namespace["attention"].shape
+    assert (H, S) == (4, len(namespace["test_src"][0])) and T == len(namespace["out"][0])
