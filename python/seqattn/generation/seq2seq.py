@@ -217,6 +217,8 @@ def cross_attention(model, source, decoder_ids, layer=None):
     Returns:
         (H, T, S) float32 probabilities (each row sums to 1 over the source's real tokens).
         The same numbers as `model.attention_scores([source[None], decoder_ids[None]])`.
+        Draw it with `seqattn.plot.plot_attention(scores, source_words,
+        query_tokens=decoder_words)`.
     """
     caller = "cross_attention"
     if not callable(getattr(model, "attention_scores", None)):
