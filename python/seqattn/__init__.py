@@ -31,6 +31,7 @@ from .archive import FileFormatError  # noqa: E402
 from .layers import Input  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
 from . import saving  # noqa: E402
+from . import generation  # noqa: E402
 from .saving import load_model  # noqa: E402
 
 try:
@@ -63,4 +64,4 @@ def get_num_threads() -> int:
 __all__ = ["FileFormatError", "Input", "Model", "Sequential", "build_info", "callbacks",
            "datasets", "get_num_threads", "layers", "load_model", "losses", "metrics",
            "ops", "optimizers", "saving", "schedules", "set_num_threads", "text", "utils",
-           "__version__", "initializers", "regularizers"]
+           "__version__", "initializers", "regularizers", "generation"]

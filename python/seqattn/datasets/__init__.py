@@ -2,6 +2,8 @@
 
 - `synthetic_sentiment`: the built-in corpus, embedded (no files, no download).
 - `synthetic_tagging`: a built-in token-tagging corpus (each word's sentiment in context).
+- `synthetic_seq2seq`: built-in sequence-to-sequence tasks (reverse, sort words) with
+  `teacher_forcing`, the padded encoder/decoder arrays that train them.
 - `imdb`: the IMDB movie reviews: ``load_data`` (word ids, Keras conventions),
   ``load_texts`` (raw reviews), ``get_word_index``; from the aclImdb folder, the official
   archive (downloaded once and cached when ``path=None``) or a CSV file.
@@ -21,6 +23,7 @@ from ._download import get_file
 from ._tables import load_csv, load_tsv
 from .synthetic import synthetic_sentiment
 from .tagging import synthetic_tagging
+from .seq2seq import synthetic_seq2seq, teacher_forcing
 
 __all__ = ["get_file", "imdb", "labelled_sentences", "load_csv", "load_tsv", "mr", "sst2",
-           "synthetic_sentiment", "synthetic_tagging"]
+           "synthetic_sentiment", "synthetic_tagging", "synthetic_seq2seq", "teacher_forcing"]

@@ -40,6 +40,10 @@ class TransformerDecoder(_TransformerBlock):
         use_causal_mask: each position attends only to itself and earlier ones (default True).
 
     Output shape: (B, T, C).
+    Attention maps: `model.attention_scores(x)` lists this block's as "<name>/self_attention"
+    and "<name>/cross_attention", (B, H, T, T) and (B, H, T, S) probabilities;
+    `seqattn.generation.cross_attention(model, source, decoder_ids)` gives one example's
+    cross-attention (H, T, S).
     Weights (keras-hub order): self-attention (8 arrays, see MultiHeadAttention), its
     LayerNorm gamma, beta; with cross-attention, its 8 arrays and its LayerNorm gamma, beta;
     feed-forward intermediate kernel (C, I), bias (I,), output kernel (I, C), bias (C,),
