@@ -138,33 +138,46 @@ def _channels_last(call, x):
     return call.op("Transpose", [x], "to_btc", perm=[0, 2, 1])
 
 
-def _window_padding(padding, span):
-    """ONNX padding attributes for Keras's padding ("same": TensorFlow's split, the odd step
-    at the end, which is ONNX's SAME_UPPER; "causal": all on the left)."""
-    if padding == "same":
-        return {"auto_pad": "SAME_UPPER"}
+def _window_padding(call, padding, size, stride, dilation=1):
+    """ONNX padding attributes for Keras's padding, as cpp/window1d.hpp: "same" splits the
+    zeros TensorFlow's way (the odd one at the end, ONNX's SAME_UPPER), "causal" puts them
+    all on the left. Explicit pads when T is known (onnxruntime refuses SAME_UPPER with
+    dilation)."""
+    span = dilation * (size - 1) + 1
     if padding == "causal":
         return {"pads": [span - 1, 0]}
-    return {"pads": [0, 0]}
+    if padding != "same":
+        return {"pads": [0, 0]}
+    T = call.shapes[0][1]
+    if T is None:
+        if dilation > 1:
+            raise call.unsupported("padding='same' with dilation_rate > 1 needs a fixed "
+                                   "sequence length (onnxruntime cannot pad it otherwise); "
+                                   "give the Input a length")
+        return {"auto_pad": "SAME_UPPER"}
+    out = (T + stride - 1) // stride
+    total = max((out - 1) * stride + span - T, 0)
+    return {"pads": [total // 2, total - total // 2]}
 
 
 @converter("Conv1D")
 def _conv1d(call):
     layer = call.layer
-    span = layer.dilation_rate * (layer.kernel_size - 1) + 1
     inputs = [_channels_first(call, call.x[0]),
               call.weight(0, "oik", lambda k: np.ascontiguousarray(k.transpose(2, 1, 0)))]
     if layer.use_bias:
         inputs.append(call.weight(1))
     y = call.op("Conv", inputs, kernel_shape=[layer.kernel_size], strides=[layer.strides],
-                dilations=[layer.dilation_rate], **_window_padding(layer.padding, span))
+                dilations=[layer.dilation_rate],
+                **_window_padding(call, layer.padding, layer.kernel_size, layer.strides,
+                                  layer.dilation_rate))
     return activation(call, _channels_last(call, y), layer.activation), None  # Keras drops it
 
 
 def _pool1d(call, op_type, **extra):
     layer = call.layer
     y = call.op(op_type, [_channels_first(call, call.x[0])], kernel_shape=[layer.pool_size],
-                strides=[layer.strides], **_window_padding(layer.padding, layer.pool_size),
+                strides=[layer.strides], **_window_padding(call, layer.padding, layer.pool_size, layer.strides),
                 **extra)
     return _channels_last(call, y), None
 

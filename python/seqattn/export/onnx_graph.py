@@ -99,7 +99,9 @@ class GraphBuilder:
 
     def model(self, inputs, outputs, name, doc=""):
         onnx = self.onnx
-        graph = onnx.helper.make_graph(self.nodes, name, inputs, outputs, self.initializers)
+        read = {x for node in self.nodes for x in node.input}
+        used = [t for t in self.initializers if t.name in read]  # a converter's spare constant
+        graph = onnx.helper.make_graph(self.nodes, name, inputs, outputs, used)
         model = onnx.helper.make_model(
             graph, opset_imports=[onnx.helper.make_opsetid("", self.opset)],
             producer_name="seqattn", doc_string=doc)
