@@ -334,3 +334,30 @@ def test_import_seqattn_does_not_import_onnx():
     code = ("import sys, seqattn, seqattn.export; "
             "assert 'onnx' not in sys.modules and 'onnxruntime' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_open_sequence_length_and_shared_layers(tmp_path):
+    # T unknown at export: positions, causal masks and windows are sized per call.
+    x = seqattn.Input(shape=(None,), dtype="int32", name="ids")
+    h = layers.TokenAndPositionEmbedding(20, 12, 8, mask_zero=True)(x)
+    h = layers.Add()([h, layers.SinePositionEncoding()(h)])
+    h = layers.MultiHeadAttention(2, 4)(h, h, use_causal_mask=True)
+    shared = layers.Dense(8, activation="relu")
+    h = shared(shared(h))  # one layer, two calls: one set of initializers
+    with pytest.warns(UserWarning, match="does not support masking"):
+        c = layers.Conv1D(3, 2, padding="same")(h)
+    y = layers.Concatenate()([layers.GlobalAveragePooling1D()(h),
+                              layers.GlobalMaxPooling1D()(c)])
+    model = seqattn.Model(x, y)
+    path = tmp_path / "open.onnx"
+    model.export(path)
+    proto = onnx.load(str(path))
+    onnx.checker.check_model(proto, full_check=True)
+    kernels = [t for t in proto.graph.initializer if t.name.startswith(shared.name + "/w0")]
+    assert len(kernels) == 1
+    session = _session(path)
+    rng = np.random.default_rng(1)
+    for B, T in ((1, 3), (5, 12), (3, 7)):
+        ids = _ids(rng, B, T, 20)
+        got = session.run(None, {"ids": ids})[0]
+        np.testing.assert_allclose(got, model.predict(ids, verbose=0), atol=1e-5, rtol=0)
