@@ -361,3 +361,19 @@ def test_open_sequence_length_and_shared_layers(tmp_path):
         ids = _ids(rng, B, T, 20)
         got = session.run(None, {"ids": ids})[0]
         np.testing.assert_allclose(got, model.predict(ids, verbose=0), atol=1e-5, rtol=0)
+
+
+def test_every_layer_has_a_converter():
+    # Composite and preprocessing layers export as their sub-layers (or the vocabulary file).
+    from seqattn.export import registry
+    from seqattn.layers import math_ops
+    expanded = {"Input", "InputLayer", "Layer", "Lambda", "TextVectorization",
+                "TransformerEncoder", "TransformerDecoder"}
+    names = [n for n in layers.__all__ if n[0].isupper() and n not in expanded]
+    classes = [getattr(layers, n) for n in names] + [
+        math_ops.BinaryOp, math_ops.UnaryOp, math_ops.Constant, math_ops.Where,
+        math_ops.MatMul, math_ops.Reduce]
+    registry.find(layers.Dense(1))
+    missing = [c.__name__ for c in classes
+               if not any(k.__name__ in registry._CONVERTERS for k in c.__mro__)]
+    assert missing == []
