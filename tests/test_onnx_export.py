@@ -377,3 +377,32 @@ def test_every_layer_has_a_converter():
     missing = [c.__name__ for c in classes
                if not any(k.__name__ in registry._CONVERTERS for k in c.__mro__)]
     assert missing == []
+
+
+def test_nested_and_subclassed_models(tmp_path):
+    inner_in = seqattn.Input(shape=(5, 4))
+    inner = seqattn.Model(inner_in, layers.Dense(3, activation="relu")(inner_in))
+    x = seqattn.Input(shape=(5,), dtype="int32", name="ids")
+    h = layers.Embedding(9, 4, mask_zero=True)(x)
+    check_export(seqattn.Model(x, layers.GlobalAveragePooling1D()(inner(h))),
+                 lambda rng, B: _ids(rng, B, 5, 9), tmp_path)
+
+    class Classifier(seqattn.Model):
+        def __init__(self):
+            super().__init__()
+            self.embed = layers.Embedding(9, 4, mask_zero=True)
+            self.pool = layers.GlobalMaxPooling1D()
+            self.out = layers.Dense(2)
+
+        def call(self, ids):
+            return self.out(self.pool(self.embed(ids)))
+    model = Classifier()
+    model.predict(_ids(np.random.default_rng(2), 3, 5, 9), verbose=0)  # builds it
+    check_export(model, lambda rng, B: _ids(rng, B, 5, 9), tmp_path)
+
+
+def test_output_named_like_an_internal_tensor(tmp_path):
+    x = seqattn.Input(shape=(4, 3), name="x")
+    h = layers.Reshape((12,), name="shape")(layers.Permute((2, 1))(x))  # "shape": a common name
+    check_export(seqattn.Model(x, h), lambda rng, B: rng.normal(size=(B, 4, 3)).astype(
+        np.float32), tmp_path)

@@ -61,6 +61,8 @@ class Exporter:
             env[id(t)] = (name, None)
             if i in vectorizers:
                 vocab[name] = vectorizers[i]
+        # Output names first, so that no converter's tensor takes a name the user chose.
+        out_names = [self.g.reserve(t.name) for t in model.outputs]
         for node in model._core_nodes():
             convert = find(node.layer)
             if convert is None:
@@ -72,8 +74,7 @@ class Exporter:
             masks = [None if t is None else env[id(t)][1] for t in node.inputs]
             env[id(node.output)] = convert(LayerCall(self, node, names, masks))
         outputs = []
-        for t in model.outputs:
-            name = self.g.reserve(t.name)
+        for t, name in zip(model.outputs, out_names):
             self.g.rename(env[id(t)][0], name)
             outputs.append(self._value_info(name, t, "output"))
         proto = self.g.model(inputs, outputs, model.name,
