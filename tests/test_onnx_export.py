@@ -406,3 +406,21 @@ def test_output_named_like_an_internal_tensor(tmp_path):
     h = layers.Reshape((12,), name="shape")(layers.Permute((2, 1))(x))  # "shape": a common name
     check_export(seqattn.Model(x, h), lambda rng, B: rng.normal(size=(B, 4, 3)).astype(
         np.float32), tmp_path)
+
+
+@pytest.mark.parametrize("opset", [18, 21])
+def test_newer_opsets(tmp_path, opset):
+    # From opset 18 the reductions take their axes as an input.
+    x = seqattn.Input(shape=(5, 4), name="x")
+    h = layers.LayerNormalization()(x)
+    y = layers.Concatenate()([layers.GlobalAveragePooling1D()(h), layers.GlobalMaxPooling1D()(h),
+                              ops.mean(h, axis=1), ops.max(h, axis=2), ops.sum(h, axis=2)])
+    model = seqattn.Model(x, y)
+    path = tmp_path / "new.onnx"
+    seqattn.export.to_onnx(model, path, opset=opset)
+    proto = onnx.load(str(path))
+    onnx.checker.check_model(proto, full_check=True)
+    assert [o.version for o in proto.opset_import if o.domain == ""] == [opset]
+    a = np.random.default_rng(3).normal(size=(6, 5, 4)).astype(np.float32)
+    got = _session(path).run(None, {"x": a})[0]
+    np.testing.assert_allclose(got, model.predict(a, verbose=0), atol=1e-5, rtol=0)

@@ -26,7 +26,7 @@ def _project(call, x, i, heads, width, with_bias):
     return call.op("Transpose", [y], "heads", perm=[0, 2, 1, 3])
 
 
-def _allowed(call, q, v, T, S):
+def _allowed(call, T, S):
     """The (B or 1, 1, T or 1, S) bool mask of allowed (query, key) pairs, or None."""
     g = call.g
     qm, vm, km, _ = (call.masks + [None] * 4)[:4]
@@ -68,7 +68,7 @@ def _attention(call):
     Kt = call.op("Transpose", [K], "keys_t", perm=[0, 1, 3, 2])
     scores = call.op("Mul", [call.op("MatMul", [Q, Kt], "qk"), g.scalar(1 / np.sqrt(Dk))],
                      "scores")  # (B, H, T, S)
-    allow, qmask = _allowed(call, q, v, g.dim(q, 1), g.dim(v, 1))
+    allow, qmask = _allowed(call, g.dim(q, 1), g.dim(v, 1))
     if allow is not None:
         scores = call.op("Where", [allow, scores, g.scalar(LOWEST)], "masked_scores")
     probs = call.op("Softmax", [scores], "probs", axis=-1)

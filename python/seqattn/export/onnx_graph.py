@@ -83,9 +83,6 @@ class GraphBuilder:
         return self.const(np.float32(v), base)
 
     # ---------------------------------------------------------------- common pieces
-    def unsqueeze(self, x, axes, base=None):
-        return self.op("Unsqueeze", [x, self.ints(axes, "axes")], base)
-
     def dim(self, x, axis, base=None):
         """x's size on `axis` as a (1,) int64 tensor."""
         return self.op("Shape", [x], base or "dim", start=axis, end=axis + 1)

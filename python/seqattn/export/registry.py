@@ -40,10 +40,6 @@ class LayerCall:
         self.base = node.layer.name
         self._exporter = exporter
 
-    def weights(self):
-        """The layer's weights as NumPy arrays (get_weights order)."""
-        return self._exporter.layer_weights(self.layer)
-
     def weight(self, i, tag="", transform=None):
         """Weight i as an initializer (one per layer, weight and transform: a shared layer's
         calls read the same one)."""
