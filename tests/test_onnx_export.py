@@ -316,10 +316,11 @@ def test_callable_standardize_is_refused_before_writing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_export_replaces_a_file_atomically(tmp_path):
+def test_export_replaces_a_file_atomically(tmp_path, capsys):
     path = tmp_path / "m.onnx"
     path.write_bytes(b"old")
-    _small_model().export(path)
+    _small_model().export(path, "onnx", True)  # Keras's positional (filepath, format, verbose)
+    assert str(path) in capsys.readouterr().out
     onnx.checker.check_model(onnx.load(str(path)))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]  # no temp file left
 
