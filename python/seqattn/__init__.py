@@ -33,6 +33,7 @@ from .models import Model, Sequential  # noqa: E402
 from . import saving  # noqa: E402
 from . import generation  # noqa: E402
 from .saving import load_model  # noqa: E402
+from . import export  # noqa: E402  (ONNX export: imports onnx only when called)
 
 try:
     __version__ = version("seqattn")
@@ -62,6 +63,6 @@ def get_num_threads() -> int:
 
 
 __all__ = ["FileFormatError", "Input", "Model", "Sequential", "build_info", "callbacks",
-           "datasets", "get_num_threads", "layers", "load_model", "losses", "metrics",
+           "datasets", "export", "get_num_threads", "layers", "load_model", "losses", "metrics",
            "ops", "optimizers", "saving", "schedules", "set_num_threads", "text", "utils",
            "__version__", "initializers", "regularizers", "generation"]

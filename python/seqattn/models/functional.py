@@ -387,6 +387,23 @@ class Model(Trainer, DataAdapter):
         must have the same layers and weight shapes."""
         formats.native().load_weights(self, filepath)
 
+    @_reads("export")
+    def export(self, filepath, format="onnx", verbose=None, *, opset=17):
+        """Writes the model for another runtime: `format="onnx"` (the only one) writes a
+        standard ONNX graph (dynamic batch axis, inference mode, padding masks computed as
+        seqattn does) and, for a model starting with a TextVectorization, its vocabulary as
+        `<name>.vocabulary.json` beside it. Keras 3's `export` defaults to a TensorFlow
+        SavedModel, which seqattn cannot write. `verbose`: print the files written. Needs the
+        extra `seqattn[onnx]`. Returns the paths written."""
+        if format != "onnx":
+            raise ValueError(f"Model '{self.name}': export supports format='onnx' only (Keras's "
+                             f"'tf_saved_model' needs TensorFlow); received format={format!r}")
+        from ..export import to_onnx
+        written = to_onnx(self, filepath, opset=opset)
+        if verbose:
+            print(f"Exported model '{self.name}' to " + ", ".join(written))
+        return written
+
     def get_config(self):
         """The architecture as a JSON-serialisable dict; `Model.from_config` rebuilds it
         (fresh weights, not compiled)."""
