@@ -32,7 +32,10 @@ def decoder_lm(normalize_first=False, softmax=False):
     x = L.TransformerDecoder(32, 2, dropout=0.1, normalize_first=normalize_first)(x)
     x = L.TransformerDecoder(24, 4, activation="gelu", normalize_first=normalize_first)(x)
     out = L.Dense(V, activation="softmax" if softmax else None)(x)
-    return seqattn.Model(inp, out)
+    m = seqattn.Model(inp, out)
+    if softmax:  # compiled: the training graph reads the Dense's logits (fusion pass)
+        m.compile("adam", "sparse_categorical_crossentropy")
+    return m
 
 
 def custom_causal_lm(sine=False):
@@ -205,12 +208,17 @@ def test_next_token_pairs():
 def test_training_on_next_token_pairs_lowers_the_loss():
     m = decoder_lm(softmax=True)
     m.compile(seqattn.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    before = m.generate(PROMPTS, 6, temperature=1.0, seed=1)
+    assert before == m.generate(PROMPTS, 6, temperature=1.0, seed=1, use_cache=False)
     seqs = np.array([[(3 * i + t) % (V - 1) + 1 for t in range(13)] for i in range(32)])
     x, y = next_token_pairs(seqs)
     h = m.fit(x, y, epochs=15, batch_size=8, verbose=0)
     assert h.history["loss"][-1] < 0.3 * h.history["loss"][0]
     out = m.generate([[4, 5, 6]], 6)[0]  # the pattern: each token is the last one + 1
     assert out == [(4 + k - 1) % (V - 1) + 1 for k in range(9)]
+    after = m.generate(PROMPTS, 6, temperature=1.0, seed=1)  # the cache reads trained weights
+    assert after == m.generate(PROMPTS, 6, temperature=1.0, seed=1, use_cache=False)
+    assert after != before
 
 
 @pytest.mark.parametrize("kwargs,name", [
@@ -229,6 +237,11 @@ def test_bad_arguments(kwargs, name):
     args = {"prompt": [[1, 2]], "max_new_tokens": 3, **kwargs}
     with pytest.raises(ValueError, match=name):
         seqattn.generate(m, **args)
+
+
+def test_generate_needs_a_model():
+    with pytest.raises(TypeError, match="model"):
+        seqattn.generate("gpt2", [[1, 2]], 3)
 
 
 def test_prompt_ids_outside_the_vocabulary():

@@ -97,6 +97,9 @@ def _output_is_probability(model):
 def generate(model, prompt, max_new_tokens, temperature=None, top_k=None, top_p=None,
              seed=None, stop_token=None, use_cache=True):
     """Continues each prompt row with up to max_new_tokens tokens; see Model.generate."""
+    if not callable(getattr(model, "generate", None)) or not hasattr(model, "_core_graph"):
+        raise TypeError("seqattn.generate: `model` must be a seqattn Model (a causal language "
+                        f"model). Received: model={model!r}")
     return model.generate(prompt, max_new_tokens, temperature=temperature, top_k=top_k,
                           top_p=top_p, seed=seed, stop_token=stop_token, use_cache=use_cache)
 
