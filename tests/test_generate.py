@@ -377,3 +377,16 @@ def test_char_lm_example_tiny():
     assert 1.0 < r["bpc"] < 5.5  # below uniform over ~99 characters (6.6 bits) after 30 steps
     for o, p in zip(r["samples"], char_lm.PROMPTS):
         assert len(p) < len(o) <= len(p) + 20 and 0 not in o
+
+
+def test_sequential_and_saved_models_generate(tmp_path):
+    seqattn.utils.set_random_seed(3)
+    m = seqattn.Sequential([seqattn.Input(shape=(None,), dtype="int32"),
+                            L.TokenAndPositionEmbedding(V, TMAX, 16, mask_zero=True),
+                            L.TransformerDecoder(32, 2),
+                            L.Dense(V, activation="softmax")])
+    want = m.generate(PROMPTS, 8, temperature=0.9, top_p=0.9, seed=2)
+    assert want == m.generate(PROMPTS, 8, temperature=0.9, top_p=0.9, seed=2, use_cache=False)
+    m.save(tmp_path / "lm.seqattn")
+    loaded = seqattn.load_model(tmp_path / "lm.seqattn")
+    assert loaded.generate(PROMPTS, 8, temperature=0.9, top_p=0.9, seed=2) == want
