@@ -251,9 +251,10 @@ void IncrementalDecoder::run_attention(Node& node, Index B, Index n, const Index
   linear_forward(c.q.ptr(), x.ptr(), p[0].value.data(), bias(1), N, c.C, HK);
   linear_forward(c.k.ptr(), x.ptr(), p[wk].value.data(), bias(wk + 1), N, c.C, HK);
   linear_forward(c.v.ptr(), x.ptr(), p[wv].value.data(), bias(wv + 1), N, c.C, HV);
-  for (Index b = 0; b < B; ++b) {
-    std::copy(c.k.ptr() + b * n * HK, c.k.ptr() + (b + 1) * n * HK, c.K.ptr() + (b * cap + start[b]) * HK);
-    std::copy(c.v.ptr() + b * n * HV, c.v.ptr() + (b + 1) * n * HV, c.V.ptr() + (b * cap + start[b]) * HV);
+  for (Index b = 0; b < B; ++b) {  // row b's new keys and values go to its own positions
+    const Index at = b * cap + start[b];
+    std::copy(c.k.ptr() + b * n * HK, c.k.ptr() + (b + 1) * n * HK, c.K.ptr() + at * HK);
+    std::copy(c.v.ptr() + b * n * HV, c.v.ptr() + (b + 1) * n * HV, c.V.ptr() + at * HV);
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.Dk));
   const Index H = c.H, Dk = c.Dk, Dv = c.Dv;

@@ -136,7 +136,8 @@ class _Uncached:
 
     def __init__(self, model, graph, total):
         self.graph = graph
-        fixed = model.inputs[0].shape[1] if model.inputs and len(model.inputs[0].shape) > 1 else None
+        shape = model.inputs[0].shape if model.inputs else ()
+        fixed = shape[1] if len(shape) > 1 else None  # Input(shape=(T,)): pad to T
         self.width = fixed
         if fixed is not None and total > fixed:
             raise ValueError(

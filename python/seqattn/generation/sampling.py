@@ -19,7 +19,8 @@ def check_sampling(temperature, top_k, top_p):
         if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) \
                 or not math.isfinite(temperature) or temperature < 0:
             raise ValueError("Received an invalid value for `temperature`, expected None, 0 "
-                             f"(greedy) or a positive number. Received: temperature={temperature!r}")
+                             "(greedy) or a positive number. "
+                             f"Received: temperature={temperature!r}")
     if top_k is not None:
         if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1:
             raise ValueError("Received an invalid value for `top_k`, expected None or a positive "
