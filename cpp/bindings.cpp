@@ -21,6 +21,7 @@
 #include "flatten.hpp"
 #include "gemm.hpp"
 #include "graph.hpp"
+#include "kv_cache.hpp"
 #include "layer_norm.hpp"
 #include "losses.hpp"
 #include "matmul.hpp"
@@ -675,4 +676,45 @@ PYBIND11_MODULE(_core, m) {
         r["update"] = g.update_seconds();
         return r;
       }, "Seconds per node (forward, backward), loss and update, summed since reset_profile().");
+
+  // Generation (kv_cache.hpp): the key/value cache of a causal language model's graph.
+  py::class_<IncrementalDecoder, std::shared_ptr<IncrementalDecoder>>(m, "IncrementalDecoder")
+      .def(py::init<std::shared_ptr<Graph>>(), py::arg("graph"),
+           "Checks that the graph is made of position-wise layers and causal self-attention "
+           "(ValueError naming the first layer that is not).")
+      .def_property_readonly("max_length", &IncrementalDecoder::max_length,
+                             "Positions the position encodings hold (0: no limit).")
+      .def_property_readonly("vocabulary", &IncrementalDecoder::vocabulary,
+                             "Token ids the input embedding reads: [0, vocabulary).")
+      .def("reset", [](IncrementalDecoder& d, Index batch, Index capacity) {
+        py::gil_scoped_release release;
+        std::lock_guard<std::mutex> own(d.mutex());
+        d.reset(batch, capacity);
+      }, py::arg("batch"), py::arg("capacity"), "Empties the cache: `batch` rows of up to "
+         "`capacity` positions.")
+      .def("step", [](IncrementalDecoder& d,
+                      py::array_t<std::int32_t, py::array::c_style | py::array::forcecast> ids,
+                      py::array_t<Index, py::array::c_style | py::array::forcecast> start,
+                      py::array_t<float, py::array::c_style> out) {
+        if (ids.ndim() != 2 || start.ndim() != 1 || start.shape(0) != ids.shape(0) ||
+            out.ndim() != 3 || out.shape(0) != ids.shape(0) || out.shape(1) != ids.shape(1))
+          throw std::invalid_argument("IncrementalDecoder.step: expected ids (B, n), start (B,) "
+                                      "and out (B, n, K)");
+        const std::int32_t* id = ids.data();
+        const Index* st = start.data();
+        float* o = out.mutable_data();
+        const Index B = ids.shape(0), n = ids.shape(1), K = out.shape(2);
+        py::gil_scoped_release release;
+        std::lock_guard<std::mutex> own(d.mutex());
+        Graph::Lock lock(d.graph());
+        d.step(id, B, n, st);
+        const Tensor& y = d.output();
+        if (y.dim(2) != K)
+          throw std::invalid_argument("IncrementalDecoder.step: the output has " +
+                                      std::to_string(y.dim(2)) + " values per token, `out` " +
+                                      std::to_string(K));
+        std::copy(y.ptr(), y.ptr() + y.size(), o);
+      }, py::arg("ids"), py::arg("start"), py::arg("out"),
+         "Appends ids (B, n) at positions start[b] .. start[b]+n-1 of each row and writes the "
+         "outputs there into out (B, n, K) float32; the GIL is released, the graph locked.");
 }

@@ -20,6 +20,8 @@
 namespace seqattn {
 
 class Graph {
+  friend class IncrementalDecoder;  // kv_cache.hpp: reads the nodes, shares and input readers
+
  public:
   explicit Graph(int num_inputs);
   // Adds a call of `layer` on the given values (-1 = absent optional input) with that call's

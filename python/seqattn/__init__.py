@@ -31,9 +31,10 @@ from .archive import FileFormatError  # noqa: E402
 from .layers import Input  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
 from . import saving  # noqa: E402
-from . import generation  # noqa: E402
 from .saving import load_model  # noqa: E402
 from . import export  # noqa: E402  (ONNX export: imports onnx only when called)
+from . import generation  # noqa: E402
+from .generation import generate  # noqa: E402
 
 try:
     __version__ = version("seqattn")
@@ -65,4 +66,4 @@ def get_num_threads() -> int:
 __all__ = ["FileFormatError", "Input", "Model", "Sequential", "build_info", "callbacks",
            "datasets", "export", "get_num_threads", "layers", "load_model", "losses", "metrics",
            "ops", "optimizers", "saving", "schedules", "set_num_threads", "text", "utils",
-           "__version__", "initializers", "regularizers", "generation"]
+           "__version__", "initializers", "regularizers", "generation", "generate"]

@@ -315,6 +315,29 @@ class Graph:
     @step.setter
     def step(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
+class IncrementalDecoder:
+    def __init__(self, graph: Graph) -> None:
+        """
+        Checks that the graph is made of position-wise layers and causal self-attention (ValueError naming the first layer that is not).
+        """
+    def reset(self, batch: typing.SupportsInt | typing.SupportsIndex, capacity: typing.SupportsInt | typing.SupportsIndex) -> None:
+        """
+        Empties the cache: `batch` rows of up to `capacity` positions.
+        """
+    def step(self, ids: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], start: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], out: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> None:
+        """
+        Appends ids (B, n) at positions start[b] .. start[b]+n-1 of each row and writes the outputs there into out (B, n, K) float32; the GIL is released, the graph locked.
+        """
+    @property
+    def max_length(self) -> int:
+        """
+        Positions the position encodings hold (0: no limit).
+        """
+    @property
+    def vocabulary(self) -> int:
+        """
+        Token ids the input embedding reads: [0, vocabulary).
+        """
 def _gemm(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], c: numpy.ndarray, accumulate: bool, bias: typing.Any, transpose_a: bool, transpose_b: bool, reference: bool, relu: bool = False) -> None:
     ...
 def build_info() -> dict:

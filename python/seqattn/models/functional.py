@@ -337,6 +337,25 @@ class Model(Trainer, DataAdapter):
         """The nodes that run in the C++ graph (all but the preprocessing layers)."""
         return [n for n in self._nodes if not n.layer._preprocessing]
 
+    @_reads("generate")
+    def generate(self, prompt, max_new_tokens, temperature=None, top_k=None, top_p=None,
+                 seed=None, stop_token=None, use_cache=True):
+        """Continues each prompt with up to `max_new_tokens` tokens (a causal language model).
+
+        prompt: token ids (B, Tp) right-padded with 0, one row (Tp,), or a list of lists.
+        temperature: None or 0 = greedy; else softmax(logits / temperature) sampling, limited
+        to the `top_k` most likely tokens and/or the smallest set of mass `top_p`.
+        seed: same seed, same tokens. stop_token: a row ends after emitting it.
+        use_cache: True runs the C++ key/value cache (position-wise layers and causal
+        self-attention only; other models raise ValueError naming the layer); False runs a
+        full forward pass per token (any model). Token 0 (padding) is never generated.
+        Returns the prompt + generated ids per row: an int32 array right-padded with 0 (the
+        prompt's shape kind), or a list of lists for a list prompt.
+        """
+        from ..generation.causal_lm import run_generation
+        return run_generation(self, prompt, max_new_tokens, temperature, top_k, top_p, seed,
+                              stop_token, use_cache)
+
     @_reads("get_weights")
     def get_weights(self):
         """All weights, layer after layer in model order (Keras `get_weights()` order)."""
