@@ -217,3 +217,26 @@ def test_a_failing_rank_ends_the_job_nonzero(mode):
     assert r.returncode != 0
     if mode == "raise":
         assert "rank 1 fails on purpose" in r.stderr + r.stdout
+
+
+def test_cli_trains_data_parallel_and_resumes_with_another_rank_count(tmp_path):
+    rng = np.random.default_rng(0)
+    words = (["good", "great", "fine", "lovely"], ["bad", "awful", "poor", "dull"])
+    rows = ["text,label"] + [" ".join(rng.choice(words[i % 2], 5)) + f",{i % 2}"
+                             for i in range(120)]
+    data = tmp_path / "d.csv"
+    data.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "m.seqattn"
+    common = ["-m", "seqattn", "train", "--data", str(data), "--maxlen", "8", "--batch-size",
+              "8", "--out", str(out), "--verbose", "2"]
+    cmd = _mpiexec() + ["-n", "2", sys.executable] + common + ["--epochs", "1"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=_env())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "data-parallel over 2 MPI ranks" in r.stdout
+    assert r.stdout.count("saved to") == 1  # rank 0 alone prints and saves
+    cmd = _mpiexec() + ["-n", "3", sys.executable] + common + ["--epochs", "2", "--resume",
+                                                               str(out)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=_env())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "resuming" in r.stdout and "Epoch 2/2" in r.stdout
+    assert seqattn.load_model(out)._epoch == 2
