@@ -209,7 +209,7 @@ class Trainer:
         sampler = None
         if dist is not None:  # this rank's shard; only rank 0 prints and writes files
             sampler = dist.sampler(n, shuffle)
-            verbose = verbose if dist.is_chief else 0
+            verbose = self._rank_verbose(verbose)
             callbacks = dist.rank_callbacks(self._callback_list(callbacks))
         steps = -(-(n if sampler is None else sampler.num_samples) // batch_size)
         history = History()
@@ -269,6 +269,12 @@ class Trainer:
         self._optimizer._update_learning_rate()  # a schedule sets this step's rate
         loss, losses, outputs, masks = graph.train_step(xb, yb, wb, tracker.needs_outputs)
         tracker.update(len(xb[0]), loss, losses, yb, outputs, masks)
+
+    def _rank_verbose(self, verbose):
+        """Under a distribution strategy only rank 0 prints (evaluate and predict run whole on
+        every rank that calls them)."""
+        dist = self._distribution
+        return verbose if dist is None or dist.is_chief else 0
 
     def _logs_of(self, tracker):
         """The tracker's logs; under a distribution strategy, over every rank's samples."""
@@ -385,7 +391,7 @@ class Trainer:
         ys = self._prepare_ys(y, n)
         weights = self._sample_weights(sample_weight, None, ys, n)
         batch_size = self._batch_size(batch_size)
-        verbose = resolve_verbose(verbose)
+        verbose = self._rank_verbose(resolve_verbose(verbose))
         cbs = CallbackList(self._with_progbar(callbacks, verbose), model=self, verbose=verbose,
                            epochs=1, steps=-(-n // batch_size))
         logs = self._evaluate_arrays(xs, ys, weights, batch_size, cbs)
@@ -400,7 +406,7 @@ class Trainer:
         graph = self._core_graph()
         n = xs[0].shape[0]
         steps = -(-n // batch_size)
-        verbose = resolve_verbose(verbose)
+        verbose = self._rank_verbose(resolve_verbose(verbose))
         cbs = CallbackList(self._with_progbar(callbacks, verbose), model=self, verbose=verbose,
                            epochs=1, steps=steps)
         cbs.on_predict_begin()
