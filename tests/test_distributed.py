@@ -240,3 +240,9 @@ def test_cli_trains_data_parallel_and_resumes_with_another_rank_count(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "resuming" in r.stdout and "Epoch 2/2" in r.stdout
     assert seqattn.load_model(out)._epoch == 2
+
+
+def test_a_stop_on_one_rank_stops_every_rank_at_the_same_step():
+    r = _run(2, "stop.py", timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "RESULT [(4, 1), (4, 1)]" in r.stdout
