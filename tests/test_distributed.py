@@ -138,6 +138,14 @@ def test_importing_seqattn_does_not_import_mpi4py():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
+def test_without_mpi4py_the_strategy_says_how_to_install_it():
+    code = ("import sys; sys.modules['mpi4py'] = None\n"
+            "from seqattn.distributed import MPIStrategy\n"
+            "try:\n    MPIStrategy()\nexcept ImportError as e:\n    print(e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "pip install 'seqattn[mpi]'" in r.stdout, r.stdout + r.stderr
+
+
 # -------------------------------------------------------------- under MPI
 def _mpiexec():
     pytest.importorskip("mpi4py")
@@ -246,3 +254,10 @@ def test_a_stop_on_one_rank_stops_every_rank_at_the_same_step():
     r = _run(2, "stop.py", timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "RESULT [(4, 1), (4, 1)]" in r.stdout
+
+
+def test_different_models_on_the_ranks_raise_on_every_rank():
+    r = _run(2, "mismatch.py", timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for rank in (0, 1):
+        assert f"rank {rank}: MPIStrategy.distribute: model" in r.stdout, r.stdout
