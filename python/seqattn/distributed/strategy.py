@@ -20,9 +20,9 @@ when every rank has as many unmasked tokens per sample (documented in the README
 Not bit-exact against one process with batch R·b: the reduction sums R partial gradients
 (each a sum over b samples) where one process sums R·b samples in its own order, so float32
 round-off differs (relative 1e-6 per step; tests/test_distributed.py states the tolerance).
-MPI_SUM itself may reduce in any order; with R = 2 the sum of two values is the same either
-way, so both ranks always hold identical buffers, and for R > 2 every rank still receives
-the same result from a single Allreduce (MPI's reduction result is broadcast).
+Across ranks the weights stay bit-identical: with R = 2 the sum of two values is the same in
+either order, and for R > 2 MPICH and Open MPI hand every rank the same reduced bits (the MPI
+standard recommends it; tests/test_distributed.py checks identical weights on 2 and 3 ranks).
 """
 
 from __future__ import annotations
