@@ -623,6 +623,40 @@ PYBIND11_MODULE(_core, m) {
          py::arg("with_outputs") = false,
          "One training step: (total loss, each output's loss, training-mode outputs and their "
          "padding masks, or None and None).")
+      // Data-parallel training (seqattn.distributed): train_step split around an allreduce.
+      .def("gradient_step", [](Graph& g, const py::list& xs, const py::object& ys, py::object sw,
+                               bool with_outputs, float pack_scale) {
+        std::vector<Tensor> in = to_tensors(g, xs), yt = to_float_tensors(ys);
+        std::vector<float> w = to_weights(sw);
+        check_weights(w, in);
+        double loss = 0.0;
+        return with_graph(g, [&] { loss = g.gradient_step(in, yt, w.empty() ? nullptr : w.data(), pack_scale); },
+                          [&] {
+                            py::object outs = py::none(), masks = py::none();
+                            if (with_outputs) outs = outputs_of(g), masks = masks_of(g);
+                            return py::make_tuple(loss, g.last_losses(), outs, masks);
+                          });
+      }, py::arg("inputs"), py::arg("ys"), py::arg("sample_weight") = py::none(),
+         py::arg("with_outputs") = false, py::arg("pack_scale") = 1.0f,
+         "Forward, loss and backward in training mode, no update; the gradients times "
+         "pack_scale are packed into gradient_buffer(). Returns what train_step returns.")
+      .def("gradient_buffer", [](py::object self) {
+        Graph& g = self.cast<Graph&>();
+        const std::size_t n = g.num_gradient_values();
+        // A view (owndata=False) kept alive by the graph; valid until the graph is rewired
+        // (new nodes, outputs or compile), so callers take it afresh each step.
+        return py::array_t<float>({static_cast<py::ssize_t>(n)}, {sizeof(float)},
+                                  g.gradient_buffer(), self);
+      }, "Every parameter gradient back to back (params order), float32 (P,): a writable "
+         "view to reduce in place between gradient_step and apply_gradients.")
+      .def("apply_gradients", [](Graph& g, float scale) {
+        with_graph(g, [&] { g.apply_gradients(scale); }, [] { return 0; });
+      }, py::arg("scale") = 1.0f,
+         "Copies gradient_buffer()·scale back into the gradients, then the optimizer update "
+         "(clipping, weight decay) and the step count.")
+      .def_readwrite("replica", &Graph::replica,
+                     "This process's index among data-parallel replicas (dropout stream).")
+      .def_readwrite("replicas", &Graph::replicas, "Number of data-parallel replicas.")
       .def("test_step", [](Graph& g, const py::list& xs, const py::object& ys, py::object sw) {
         std::vector<Tensor> in = to_tensors(g, xs), yt = to_float_tensors(ys);
         std::vector<float> w = to_weights(sw);

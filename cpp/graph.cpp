@@ -183,6 +183,13 @@ void Graph::wire() {
   }
   chunk_params(params_, grad_chunks_);
   chunk_penalty_.assign(grad_chunks_.size(), 0.0);
+  flat_offset_.assign(params_.size(), 0);
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    flat_offset_[i] = total;
+    total += static_cast<std::size_t>(params_[i]->size());
+  }
+  flat_grads_.assign(total, 0.0f);
   grad_zeroed_.assign(values_.size(), 0);
   wired_ = true;
 }
@@ -212,7 +219,7 @@ void Graph::forward(const std::vector<Tensor>& inputs, bool training) {
     masks_[i].clear();
   }
   ctx_.training = training;
-  ctx_.step = step;
+  ctx_.step = step * replicas + replica;
   copy_shared_weights();
   if (!profiling) {
     forward_steps(Untimed{});
@@ -405,6 +412,58 @@ double Graph::train_step(const std::vector<Tensor>& inputs, const std::vector<Te
   timed(update_seconds_, [&] { optimizer_->apply(params()); });
   ++step;
   return loss;
+}
+
+double Graph::gradient_step(const std::vector<Tensor>& inputs,
+                            const std::vector<Tensor>& y_true, const float* sample_weight,
+                            float pack_scale) {
+  if (!optimizer_) throw std::invalid_argument("Graph: compile() was not called");
+  const double loss = compute_gradients(inputs, y_true, sample_weight, true);
+  timed(update_seconds_, [&] { pack_gradients(pack_scale); });
+  return loss;
+}
+
+void Graph::apply_gradients(float scale) {
+  if (!optimizer_) throw std::invalid_argument("Graph: compile() was not called");
+  timed(update_seconds_, [&] {
+    unpack_gradients(scale);
+    optimizer_->apply(params());
+  });
+  ++step;
+}
+
+float* Graph::gradient_buffer() {
+  if (!wired_) wire();
+  return flat_grads_.data();
+}
+
+std::size_t Graph::num_gradient_values() {
+  if (!wired_) wire();
+  return flat_grads_.size();
+}
+
+// Scaled copies, chunk by chunk in parallel: every element is written once, so the result
+// does not depend on the thread count.
+void Graph::pack_gradients(float scale) {
+  if (!wired_) wire();
+  const Index nchunks = static_cast<Index>(grad_chunks_.size());
+  parallel_for(nchunks, nchunks > 1, [&](Index c) {
+    const ParamChunk& ch = grad_chunks_[c];
+    const float* g = params_[ch.param]->grad.data();
+    float* f = flat_grads_.data() + flat_offset_[ch.param];
+    for (Index j = ch.begin; j < ch.end; ++j) f[j] = g[j] * scale;
+  });
+}
+
+void Graph::unpack_gradients(float scale) {
+  if (!wired_) wire();
+  const Index nchunks = static_cast<Index>(grad_chunks_.size());
+  parallel_for(nchunks, nchunks > 1, [&](Index c) {
+    const ParamChunk& ch = grad_chunks_[c];
+    float* g = params_[ch.param]->grad.data();
+    const float* f = flat_grads_.data() + flat_offset_[ch.param];
+    for (Index j = ch.begin; j < ch.end; ++j) g[j] = f[j] * scale;
+  });
 }
 
 double Graph::test_step(const std::vector<Tensor>& inputs, const std::vector<Tensor>& y_true,

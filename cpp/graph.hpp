@@ -66,6 +66,22 @@ class Graph {
   // Forward, losses and backward without an update: leaves dL/dparam in every Param::grad.
   double compute_gradients(const std::vector<Tensor>& inputs, const std::vector<Tensor>& y_true,
                            const float* sample_weight, bool training);
+
+  // Data-parallel training (seqattn.distributed) splits train_step in two around an
+  // allreduce: gradient_step = compute_gradients (training mode) + pack_gradients;
+  // apply_gradients(scale) = unpack_gradients(scale) + the optimizer update + ++step.
+  // The flat buffer is every Param::grad back to back in params() order (its length is
+  // num_gradient_values()), so the caller reduces one contiguous float32 array.
+  // The buffer holds the gradients times pack_scale (a rank's sample count, so the
+  // reduced sum weighs ranks by their batch sizes).
+  double gradient_step(const std::vector<Tensor>& inputs, const std::vector<Tensor>& y_true,
+                       const float* sample_weight, float pack_scale);
+  void apply_gradients(float scale);
+  float* gradient_buffer();
+  std::size_t num_gradient_values();
+  // Dropout streams of data-parallel replicas: the step's stream is step·replicas + replica,
+  // so ranks draw different masks, each reproducible; 0 of 1 is the single-process stream.
+  std::uint64_t replica = 0, replicas = 1;
   // Inference-mode forward; returns the total loss on (inputs, y_true).
   double test_step(const std::vector<Tensor>& inputs, const std::vector<Tensor>& y_true,
                    const float* sample_weight);
@@ -164,6 +180,10 @@ class Graph {
   std::vector<Param*> params_;     // every layer's params (wire())
   std::vector<ParamChunk> grad_chunks_;  // params_ in fixed chunks, cleared in parallel
   std::vector<double> chunk_penalty_;    // per chunk of grad_chunks_: its regularization sum
+  std::vector<float> flat_grads_;        // gradient_step's packed gradients (allocated once)
+  std::vector<std::size_t> flat_offset_;  // per param: where its gradient starts in flat_grads_
+  void pack_gradients(float scale);
+  void unpack_gradients(float scale);
   bool wired_ = false;
   std::vector<std::shared_ptr<Loss>> losses_;  // one per output
   std::vector<double> loss_weights_;

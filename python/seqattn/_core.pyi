@@ -297,6 +297,20 @@ class Graph:
         """
         Inference-mode loss: (total loss, each output's loss, outputs, their padding masks).
         """
+    def gradient_step(self, inputs: list, ys: typing.Any, sample_weight: typing.Any = None, with_outputs: bool = False, pack_scale: typing.SupportsFloat = 1.0) -> tuple[float, list[float], typing.Any]:
+        """
+        Forward, loss and backward in training mode, no update; the gradients times pack_scale are packed into gradient_buffer(). Returns what train_step returns.
+        """
+    def gradient_buffer(self) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        Every parameter gradient back to back (params order), float32 (P,): a writable view to reduce in place between gradient_step and apply_gradients.
+        """
+    def apply_gradients(self, scale: typing.SupportsFloat = 1.0) -> None:
+        """
+        Copies gradient_buffer()·scale back into the gradients, then the optimizer update (clipping, weight decay) and the step count.
+        """
+    replica: int
+    replicas: int
     def train_step(self, inputs: list, ys: typing.Any, sample_weight: typing.Any = None, with_outputs: bool = False) -> tuple[float, list[float], typing.Any]:
         """
         One training step: (total loss, each output's loss, training-mode outputs and their padding masks, or None and None).

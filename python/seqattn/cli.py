@@ -2,11 +2,17 @@
 
     python -m seqattn train --data imdb --epochs 2 --out imdb.seqattn
     python -m seqattn predict imdb.seqattn "a gripping, beautifully acted film"
+    mpirun -np 4 python -m seqattn train --data imdb --out imdb.seqattn   # data-parallel
 
 `train` reads the data, adapts a TextVectorization on the training texts, builds the model
 with the vectorizer as its first stage (so the saved file predicts on raw strings), trains
 with a progress bar, prints the held-out metrics and saves. `predict` prints, per text, the
 label, its probability and the tokens the last attention layer looked at most.
+
+Started by mpirun/mpiexec/srun (with mpi4py installed), `train` trains data-parallel over
+the ranks (seqattn.distributed): --batch-size is per rank, threads default to this machine's
+cores divided among its ranks, and only rank 0 prints and writes the model file (after every
+epoch), which `--resume` continues from with any number of ranks.
 """
 
 from __future__ import annotations
@@ -70,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where to save the model (default: model.seqattn)")
     train.add_argument("--verbose", choices=("auto", "0", "1", "2"), default="auto",
                        help="progress: 0 silent, 1 bar, 2 a line per epoch (default: auto)")
+    train.add_argument("--distributed", choices=("auto", "mpi", "off"), default="auto",
+                       help="auto: data-parallel over MPI when started by mpirun/mpiexec/srun; "
+                            "mpi: always through mpi4py; off: one process (default: auto)")
+    train.add_argument("--resume", default=None, metavar="PATH",
+                       help="continue training the model saved at PATH (by train, after any "
+                            "epoch) up to --epochs; the data options must match its run")
 
     predict = sub.add_parser(
         "predict", help="classify texts with a saved model",
@@ -196,10 +208,37 @@ def build_model(vectorizer, size, num_classes, dropout):
     return seqattn.Model(text, out, name=f"sentiment_{size}")
 
 
+# Set by the launchers: MPICH/Intel MPI and Slurm's PMI (PMI_SIZE), Open MPI's mpirun
+# (OMPI_COMM_WORLD_SIZE), PMIx launchers such as `srun --mpi=pmix` (PMIX_RANK), MVAPICH.
+_MPI_LAUNCH_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MV2_COMM_WORLD_SIZE")
+
+
+def _strategy(args):
+    """An MPIStrategy when the run is data-parallel, else None."""
+    if args.distributed == "off" or (args.distributed == "auto" and
+                                     not any(v in os.environ for v in _MPI_LAUNCH_VARS)):
+        return None
+    from .distributed import MPIStrategy
+    strategy = MPIStrategy(seed=args.seed)
+    return strategy if strategy.num_replicas_in_sync > 1 or args.distributed == "mpi" else None
+
+
 def train(args) -> int:
+    import seqattn
+    strategy = _strategy(args)
+    if strategy is None:
+        return _train(args, None, print)
+    # Only rank 0 prints; an error on any rank ends the job (no rank waits forever).
+    with strategy.guard():
+        return _train(args, strategy, print if strategy.is_chief else (lambda *a, **k: None))
+
+
+def _train(args, strategy, say) -> int:
     import seqattn
     if args.threads is not None:
         seqattn.set_num_threads(args.threads)
+    elif strategy is not None:  # cores of this machine shared by its ranks
+        seqattn.set_num_threads(strategy.default_threads())
     seqattn.utils.set_random_seed(args.seed)
     t0 = time.perf_counter()
     texts, labels, val_texts, val_labels, default_len = load_dataset(args)
@@ -213,25 +252,44 @@ def train(args) -> int:
                                                 output_sequence_length=maxlen,
                                                 strip_html=True, name="vectorizer")
     vectorizer.adapt(texts)
-    print(f"seqattn {seqattn.__version__} | {seqattn.get_num_threads()} threads | data "
+    say(f"seqattn {seqattn.__version__} | {seqattn.get_num_threads()} threads | data "
           f"{args.data}: {len(texts):,} training and {len(val_texts):,} validation texts, "
           f"{num_classes} classes | vocabulary {vectorizer.vocabulary_size():,}, maxlen "
           f"{maxlen} | read and vectorized in {time.perf_counter() - t0:.1f} s", flush=True)
-    model = build_model(vectorizer, args.model, num_classes, args.dropout)
-    loss = "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
-    model.compile(optimizer=seqattn.optimizers.Adam(args.learning_rate), loss=loss,
-                  metrics=["accuracy"])
-    print(f"model {args.model}: {model.count_params():,} parameters", flush=True)
+    initial_epoch = 0
+    if args.resume is not None:
+        model = seqattn.load_model(args.resume)
+        initial_epoch = model._epoch
+        if initial_epoch >= args.epochs:
+            raise ValueError(f"--resume {args.resume}: that model has trained {initial_epoch} "
+                             f"epochs already; pass --epochs above {initial_epoch}.")
+        say(f"resuming {args.resume} after epoch {initial_epoch}", flush=True)
+    else:
+        model = build_model(vectorizer, args.model, num_classes, args.dropout)
+        loss = "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
+        model.compile(optimizer=seqattn.optimizers.Adam(args.learning_rate), loss=loss,
+                      metrics=["accuracy"])
+    say(f"model {model.name}: {model.count_params():,} parameters", flush=True)
+    callbacks = []
+    if strategy is not None:
+        strategy.distribute(model)
+        ranks = strategy.num_replicas_in_sync
+        say(f"data-parallel over {ranks} MPI ranks, {seqattn.get_num_threads()} threads each: "
+            f"batch {args.batch_size} per rank ({args.batch_size * ranks} per step)", flush=True)
+        # The model file after every epoch (rank 0 writes it), for --resume.
+        callbacks.append(seqattn.callbacks.ModelCheckpoint(args.out, monitor="loss"))
     verbose = args.verbose if args.verbose == "auto" else int(args.verbose)
     t1 = time.perf_counter()
     model.fit(texts, labels, batch_size=args.batch_size, epochs=args.epochs,
-              validation_data=(val_texts, val_labels), verbose=verbose)
-    seconds = (time.perf_counter() - t1) / args.epochs
+              validation_data=(val_texts, val_labels), verbose=verbose, callbacks=callbacks,
+              initial_epoch=initial_epoch)
+    seconds = (time.perf_counter() - t1) / (args.epochs - initial_epoch)
     result = model.evaluate(val_texts, val_labels, batch_size=256, verbose=0, return_dict=True)
-    print(f"validation: loss {result['loss']:.4f}, accuracy {result['accuracy']:.4f} "
-          f"({len(val_texts):,} texts); {seconds:.1f} s per epoch", flush=True)
-    model.save(args.out)
-    print(f"saved to {args.out}", flush=True)
+    say(f"validation: loss {result['loss']:.4f}, accuracy {result['accuracy']:.4f} "
+        f"({len(val_texts):,} texts); {seconds:.1f} s per epoch", flush=True)
+    if strategy is None or strategy.is_chief:
+        model.save(args.out)
+        say(f"saved to {args.out}", flush=True)
     return 0
 
 

@@ -10,6 +10,7 @@ through the data adapter (`trainers.data_adapter`); running logs are kept by
 
 from __future__ import annotations
 
+import contextlib
 import copy
 
 import numpy as np
@@ -26,6 +27,10 @@ from .epoch_tracker import EpochTracker
 
 class Trainer:
     """compile, fit, evaluate, predict and friends (a mixin of `models.Model`)."""
+
+    # The seqattn.distributed strategy this model trains under (set by its distribute()):
+    # fit and train_on_batch then shard the data and reduce gradients across ranks.
+    _distribution = None
 
     @_trains("compile")
     def compile(self, optimizer="adam", loss=None, loss_weights=None, metrics=None):
@@ -162,7 +167,20 @@ class Trainer:
 
         Ctrl-C stops within one training step and leaves the model usable (KeyboardInterrupt
         propagates to the caller).
+
+        Under seqattn.distributed (MPIStrategy.distribute): batch_size is per rank, each rank
+        trains on its DistributedSampler shard, logs and history are global figures, and an
+        error on one rank aborts the job (see README "Training on several processes").
         """
+        dist = self._distribution
+        with dist.guard() if dist is not None else contextlib.nullcontext():
+            return self._fit(x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                             validation_data, shuffle, class_weight, sample_weight,
+                             initial_epoch, validation_batch_size, validation_freq)
+
+    def _fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+             validation_data, shuffle, class_weight, sample_weight, initial_epoch,
+             validation_batch_size, validation_freq):
         self._require_compiled("fit")
         xs = self._prepare_x(x)
         n = xs[0].shape[0]
@@ -187,7 +205,13 @@ class Trainer:
             xs, ys, weights, val = self._split_validation(xs, ys, weights, validation_split)
             n = xs[0].shape[0]
         self._core_graph()  # built before the loop: _train_batch steps self._graph
-        steps = -(-n // batch_size)
+        dist = self._distribution
+        sampler = None
+        if dist is not None:  # this rank's shard; only rank 0 prints and writes files
+            sampler = dist.sampler(n, shuffle)
+            verbose = self._rank_verbose(verbose)
+            callbacks = dist.rank_callbacks(self._callback_list(callbacks))
+        steps = -(-(n if sampler is None else sampler.num_samples) // batch_size)
         history = History()
         # History after the user's callbacks, as in Keras 3: it records what they add
         # (learning_rate); then the progress bar, which shows it.
@@ -205,7 +229,10 @@ class Trainer:
         logs = {}
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
-            order = rng.permutation(n) if shuffle else np.arange(n)
+            if sampler is not None:
+                order = sampler.indices(epoch)
+            else:
+                order = rng.permutation(n) if shuffle else np.arange(n)
             tracker = self._tracker()
             for step in range(steps):
                 cbs.on_train_batch_begin(step)
@@ -213,15 +240,19 @@ class Trainer:
                 yb = [t[idx] if t.size else t for t in ys]  # empty: an output without loss
                 self._train_batch([a[idx] for a in xs], yb,
                                   None if weights is None else weights[idx], tracker)
-                batch_logs = tracker.logs()
+                batch_logs = self._logs_of(tracker)
                 cbs.on_train_batch_end(step, batch_logs)
+                if dist is not None:  # a callback on one rank stops every rank
+                    self.stop_training = dist.any(self.stop_training)
                 if self.stop_training:
                     break
-            logs = tracker.logs()
+            logs = self._logs_of(tracker)
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._evaluate_arrays(*val, val_batch_size, cbs)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, logs)  # callbacks may add keys (learning_rate)
+            if dist is not None:
+                self.stop_training = dist.any(self.stop_training)
             self._epoch = epoch + 1
             if self.stop_training:
                 break
@@ -231,10 +262,25 @@ class Trainer:
 
     def _train_batch(self, xb, yb, wb, tracker):
         """One C++ training step (forward, loss, backward, update) and the running logs."""
+        if self._distribution is not None:  # gradients allreduced between two C++ calls
+            self._distribution.train_batch(self, xb, yb, wb, tracker)
+            return
         graph = self._graph
         self._optimizer._update_learning_rate()  # a schedule sets this step's rate
         loss, losses, outputs, masks = graph.train_step(xb, yb, wb, tracker.needs_outputs)
         tracker.update(len(xb[0]), loss, losses, yb, outputs, masks)
+
+    def _rank_verbose(self, verbose):
+        """Under a distribution strategy only rank 0 prints (evaluate and predict run whole on
+        every rank that calls them)."""
+        dist = self._distribution
+        return verbose if dist is None or dist.is_chief else 0
+
+    def _logs_of(self, tracker):
+        """The tracker's logs; under a distribution strategy, over every rank's samples."""
+        if self._distribution is not None:
+            return self._distribution.global_logs(tracker)
+        return tracker.logs()
 
     @staticmethod
     def _callback_list(callbacks):
@@ -277,7 +323,7 @@ class Trainer:
         if self._batch_tracker is None:
             self._batch_tracker = self._tracker()
         self._train_batch(xs, ys, w, self._batch_tracker)
-        return self._logs_result(self._batch_tracker.logs(), return_dict)
+        return self._logs_result(self._logs_of(self._batch_tracker), return_dict)
 
     @_reads("test_on_batch")
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -345,7 +391,7 @@ class Trainer:
         ys = self._prepare_ys(y, n)
         weights = self._sample_weights(sample_weight, None, ys, n)
         batch_size = self._batch_size(batch_size)
-        verbose = resolve_verbose(verbose)
+        verbose = self._rank_verbose(resolve_verbose(verbose))
         cbs = CallbackList(self._with_progbar(callbacks, verbose), model=self, verbose=verbose,
                            epochs=1, steps=-(-n // batch_size))
         logs = self._evaluate_arrays(xs, ys, weights, batch_size, cbs)
@@ -360,7 +406,7 @@ class Trainer:
         graph = self._core_graph()
         n = xs[0].shape[0]
         steps = -(-n // batch_size)
-        verbose = resolve_verbose(verbose)
+        verbose = self._rank_verbose(resolve_verbose(verbose))
         cbs = CallbackList(self._with_progbar(callbacks, verbose), model=self, verbose=verbose,
                            epochs=1, steps=steps)
         cbs.on_predict_begin()
