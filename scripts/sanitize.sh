@@ -41,7 +41,8 @@
 # Tests left out of the default selection: the notebooks, plots, dataset loaders, downloads and
 # pad_sequences / reference oracle (no C++ in them); test_allocations (its own LD_PRELOAD malloc
 # probe cannot sit beside ASan's malloc); the slow end-to-end runs (cli, readme, learning,
-# real_data: 15-40 s each under ASan, nothing the layer and model tests do not reach).
+# real_data, and the examples' runs: token tagging, seq2seq, keras.io's text CNN: 15-40 s each
+# under ASan, nothing the layer and model tests do not reach).
 # The property suite (tests/test_properties.py) stays in: its random arrays under ASan are
 # the fuzzing of the boundary (about a minute; its children skip their address-space limit,
 # which ASan's reservations would break).
@@ -104,7 +105,9 @@ if [ "$selection" = default ]; then
     --ignore=tests/test_pad_sequences.py --ignore=tests/test_reference.py \
     --ignore=tests/test_allocations.py \
     --ignore=tests/test_cli.py --ignore=tests/test_readme.py \
-    --ignore=tests/test_learning.py --ignore=tests/test_real_data.py "$@"
+    --ignore=tests/test_learning.py --ignore=tests/test_real_data.py \
+    --ignore=tests/test_token_tagging_example.py --ignore=tests/test_seq2seq_example.py \
+    --ignore=tests/test_keras_io_text_cnn.py "$@"
 fi
 status=0
 "$venv/bin/python" -m pytest -q -p no:cacheprovider --capture=sys "$@" || status=$?
