@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 
-from .. import archive
+from .. import _formats, archive
 from ..layers import TextVectorization
 from ..utils import global_rng
 from .config import MODEL_SUFFIX, WEIGHTS_SUFFIX, compile_config, model_config
@@ -65,7 +65,10 @@ def _check_overwrite(path, overwrite):
 
 # ------------------------------------------------------------------ whole model
 def save_model(model, path, overwrite=True):
-    """`model.save(path)`: architecture, weights, optimizer and training state, atomically."""
+    """`model.save(path)`: architecture, weights, optimizer and training state, atomically.
+    A `.keras` path writes a Keras 3 file instead (keras_format)."""
+    if _is_keras_path(path):
+        return _formats.get("keras").save_model(model, path, overwrite)
     _check_suffix(path, MODEL_SUFFIX, "model.save()", other=WEIGHTS_SUFFIX)
     _check_overwrite(path, overwrite)
     model._require_built("save")
@@ -102,8 +105,15 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
     with `seqattn.saving.register_keras_serializable` (Keras's argument). safe_mode is accepted
     for Keras code: a seqattn file holds no code, so loading is always safe.
     """
+    if _is_keras_path(path):  # a Keras 3 file (keras_format)
+        return _formats.get("keras").load_model(path, custom_objects, compile, safe_mode)
     with custom_object_scope(custom_objects):
         return _load_model(path, compile)
+
+
+def _is_keras_path(path):
+    text = os.fspath(path)
+    return isinstance(text, str) and text.endswith(".keras")
 
 
 def _load_model(path, compile):
