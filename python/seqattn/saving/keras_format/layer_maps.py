@@ -102,6 +102,9 @@ TOLERATED = {
     "lora_alpha": [None],
     "tie_weights": [True, False],  # only keras-hub's reverse (logits) call reads it
     "quantization_config": [None],
+    # keras-hub's decoder records the shapes it was built with; the saved call decides them
+    "decoder_sequence_shape": lambda v: v is None or isinstance(v, list),
+    "encoder_sequence_shape": lambda v: v is None or isinstance(v, list),
 }
 
 
@@ -110,7 +113,10 @@ def tolerated(key, value) -> bool:
         return False
     if key == "dtype" and isinstance(value, dict):  # shared_object_id varies per save
         value = {k: v for k, v in value.items() if k != "shared_object_id"}
-    return any(value == ok for ok in TOLERATED[key])
+    accepted = TOLERATED[key]
+    if callable(accepted):
+        return accepted(value)
+    return any(value == ok for ok in accepted)
 
 
 # Keras writes these as 1-element lists; seqattn's 1-D layers take the integer.

@@ -47,6 +47,10 @@ def save_model(model, path, overwrite=True):
 
 def keras_config(model):
     """Keras's Functional config of `model`, and {layer name: h5 group} for its weights."""
+    for layer in model.layers:  # before model_config, which refuses a Lambda its own way
+        if type(layer).__name__ not in KERAS_NAMES:
+            _layer_entry(model, {"class_name": type(layer).__name__,
+                                 "config": {"name": layer.name}})
     ours = model_config(model)
     if ours["inputs"] is None:
         raise ValueError(f"Model '{model.name}' cannot be saved as a Keras file before it is "

@@ -1,0 +1,406 @@
+"""Keras 3 `.keras` files both ways (saving/keras_format): a seqattn model saved as .keras is
+rebuilt by `keras.saving.load_model` and predicts the same (1e-5), and a model Keras built and
+saved is read by `seqattn.load_model` and predicts as Keras does. Each architecture below is
+written once against a `lib` (seqattn or keras), so both directions run the same code. Then
+the files seqattn must refuse: damaged, crafted, or holding code."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+import seqattn
+from seqattn.archive import FileFormatError
+
+pytest.importorskip("h5py")
+os.environ.setdefault("KERAS_BACKEND", "torch")
+keras = pytest.importorskip("keras")
+try:
+    import keras_hub
+except Exception:  # keras-hub missing or without its own dependencies
+    keras_hub = None
+
+
+class _Lib:
+    """seqattn or keras, seen the same way by the architectures below."""
+
+    def __init__(self, module, hub):
+        self.m, self.layers, self.hub = module, module.layers, hub
+
+    def Input(self, *a, **k):
+        return self.m.Input(*a, **k)
+
+    def Model(self, *a, **k):
+        return self.m.Model(*a, **k)
+
+
+SEQATTN = _Lib(seqattn, seqattn.layers)
+KERAS = _Lib(keras, keras_hub.layers if keras_hub is not None else None)
+rng = np.random.default_rng(0)
+
+
+def _floats(shape):
+    return lambda: rng.normal(size=(3, *shape)).astype(np.float32)
+
+
+def _ids(T, V):
+    return lambda: rng.integers(1, V, size=(3, T)).astype(np.int32)
+
+
+def dense(lib):
+    x = lib.Input((6, 5))
+    h = lib.layers.Dense(7, activation="tanh")(x)
+    return lib.Model(x, lib.layers.Dense(3, use_bias=False)(h)), _floats((6, 5))
+
+
+def conv(lib):
+    x = lib.Input((12, 4))
+    h = lib.layers.Conv1D(6, 3, strides=2, padding="same", activation="relu")(x)
+    h = lib.layers.Conv1D(5, 2, dilation_rate=2, use_bias=False)(h)
+    h = lib.layers.MaxPooling1D(2)(h)
+    return lib.Model(x, lib.layers.AveragePooling1D(2, padding="same")(h)), _floats((12, 4))
+
+
+def embedding_pooling(lib):
+    x = lib.Input((9,), dtype="int32")
+    h = lib.layers.Embedding(30, 8)(x)
+    h = lib.layers.Dropout(0.3)(lib.layers.LayerNormalization(epsilon=1e-5)(h))
+    a = lib.layers.GlobalAveragePooling1D()(h)
+    b = lib.layers.GlobalMaxPooling1D()(h)
+    out = lib.layers.Concatenate()([a, b, lib.layers.Flatten()(h)])
+    return lib.Model(x, lib.layers.Activation("softmax")(out)), _ids(9, 30)
+
+
+def attention(lib):
+    q, v = lib.Input((5, 8)), lib.Input((7, 6))
+    cross = lib.layers.MultiHeadAttention(2, 4, value_dim=3, output_shape=10)(q, v)
+    own = lib.layers.MultiHeadAttention(3, 2, use_bias=False)(q, q, use_causal_mask=True)
+    return lib.Model([q, v], [cross, own]), lambda: [_floats((5, 8))(), _floats((7, 6))()]
+
+
+def merges(lib):
+    a, b = lib.Input((4, 6)), lib.Input((4, 6))
+    L = lib.layers
+    outs = [L.Add()([a, b]), L.Subtract()([a, b]), L.Multiply()([a, b]), L.Average()([a, b]),
+            L.Maximum()([a, b]), L.Minimum()([a, b]), L.Concatenate(axis=1)([a, b])]
+    return lib.Model([a, b], outs), lambda: [_floats((4, 6))(), _floats((4, 6))()]
+
+
+def reshaping(lib):
+    x = lib.Input((4, 6))
+    h = lib.layers.Reshape((6, 4))(x)
+    h = lib.layers.Permute((2, 1))(h)
+    h = lib.layers.RepeatVector(3)(lib.layers.Flatten()(h))
+    return lib.Model(x, h), _floats((4, 6))
+
+
+def shared_and_branches(lib):
+    """A layer called twice (Keras's node indices) and same-class layers at different depths
+    (the dense, dense_1, ... numbering of model.weights.h5 follows Keras's layer order)."""
+    x = lib.Input((5, 4))
+    shared = lib.layers.Dense(4, name="shared")
+    deep = lib.layers.Dense(4)(lib.layers.Dense(4)(shared(x)))
+    shallow = shared(lib.layers.Dense(4)(x))
+    return lib.Model(x, lib.layers.Add()([deep, shallow, lib.layers.Dense(4)(x)])), _floats((5, 4))
+
+
+def hub(lib):
+    x, e = lib.Input((6,), dtype="int32"), lib.Input((4, 8))
+    h = lib.hub.TokenAndPositionEmbedding(25, 6, 8)(x)
+    h = lib.layers.Add()([h, lib.hub.PositionEmbedding(6)(h), lib.hub.SinePositionEncoding()(h)])
+    h = lib.hub.TransformerEncoder(16, 2)(h)
+    h = lib.hub.TransformerEncoder(12, 4, normalize_first=True)(h)
+    cross = lib.hub.TransformerDecoder(16, 2)(h, e)
+    own = lib.hub.TransformerDecoder(10, 2, normalize_first=True)(h)
+    return lib.Model([x, e], [cross, own]), lambda: [_ids(6, 25)(), _floats((4, 8))()]
+
+
+PURE = [dense, conv, embedding_pooling, attention, merges, reshaping, shared_and_branches]
+needs_hub = pytest.mark.skipif(keras_hub is None, reason="keras-hub does not import here; "
+                               "Keras cannot load keras-hub layers without it")
+ALL = PURE + [pytest.param(hub, marks=needs_hub)]
+
+
+def _keras_predict(model, x):
+    out = model(x, training=False)
+    if isinstance(out, (list, tuple)):
+        return [keras.ops.convert_to_numpy(o) for o in out]
+    return keras.ops.convert_to_numpy(out)
+
+
+def _close(ours, theirs):
+    ours = ours if isinstance(ours, list) else [ours]
+    theirs = theirs if isinstance(theirs, list) else [theirs]
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def _randomize(model):
+    """Nonzero biases and unit-less gains, so that a weight in the wrong place shows."""
+    r = np.random.default_rng(1)
+    model.set_weights([r.normal(0, 0.3, np.shape(w)).astype(np.float32)
+                       for w in model.get_weights()])
+
+
+@pytest.mark.parametrize("arch", ALL)
+def test_seqattn_to_keras(arch, tmp_path):
+    model, data = arch(SEQATTN)
+    _randomize(model)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    theirs = keras.saving.load_model(path)
+    x = data()
+    _close(model.predict(x, verbose=0), _keras_predict(theirs, x))
+    again = seqattn.load_model(path)  # and seqattn reads its own Keras file
+    _close(again.predict(x, verbose=0), _keras_predict(theirs, x))
+
+
+@pytest.mark.parametrize("arch", ALL)
+def test_keras_to_seqattn(arch, tmp_path):
+    model, data = arch(KERAS)
+    _randomize(model)
+    path = tmp_path / "k.keras"
+    model.save(path)
+    ours = seqattn.models.load_model(path)
+    x = data()
+    _close(ours.predict(x, verbose=0), _keras_predict(model, x))
+    assert ours.count_params() == model.count_params()
+
+
+def test_a_keras_sequential_model_reads(tmp_path):
+    model = keras.Sequential([keras.Input((7, 3)), keras.layers.Conv1D(4, 3),
+                              keras.layers.GlobalMaxPooling1D(), keras.layers.Dense(2)])
+    _randomize(model)
+    model.save(tmp_path / "s.keras")
+    ours = seqattn.load_model(tmp_path / "s.keras")
+    x = _floats((7, 3))()
+    _close(ours.predict(x, verbose=0), _keras_predict(model, x))
+
+
+def test_a_seqattn_sequential_model_writes(tmp_path):
+    model = seqattn.Sequential([seqattn.Input((6,), dtype="int32"),
+                                seqattn.layers.Embedding(20, 4), seqattn.layers.Flatten(),
+                                seqattn.layers.Dense(3)])
+    model.save(tmp_path / "s.keras")
+    x = _ids(6, 20)()
+    _close(model.predict(x, verbose=0),
+           _keras_predict(keras.saving.load_model(tmp_path / "s.keras"), x))
+
+
+def _text_cnn(module_name, lib_module, layers_module):
+    from pathlib import Path
+    import types
+    path = Path(__file__).resolve().parents[1] / "examples/keras_io/text_classification_from_scratch.py"
+    source = path.read_text().replace(
+        "import seqattn as keras\nfrom seqattn import layers\n",
+        f"import {lib_module} as keras\nfrom {lib_module} import layers\n")
+    module = types.ModuleType(module_name)
+    module.__file__ = str(path)
+    exec(compile(source, str(path), "exec"), module.__dict__)
+    return module.build_model(max_features=60, embedding_dim=16)
+
+
+def test_keras_io_text_cnn_both_ways(tmp_path):
+    """keras.io's text CNN: compiled (Keras saves its optimizer variables too; seqattn reads
+    the model, uncompiled), int64 ids, strided convolutions."""
+    theirs = _text_cnn("cnn_keras", "keras", None)
+    theirs.save(tmp_path / "k.keras")
+    ours = seqattn.load_model(tmp_path / "k.keras")
+    x = rng.integers(0, 60, (4, 40))
+    _close(ours.predict(x, verbose=0), _keras_predict(theirs, x))
+    mine = _text_cnn("cnn_seqattn", "seqattn", None)
+    mine.save(tmp_path / "s.keras")
+    _close(mine.predict(x, verbose=0),
+           _keras_predict(keras.saving.load_model(tmp_path / "s.keras"), x))
+
+
+# ----------------------------------------------------------------- refused writes
+def test_a_lambda_or_vectorizer_model_is_not_written_as_keras(tmp_path):
+    x = seqattn.Input((4,))
+    model = seqattn.Model(x, seqattn.layers.Lambda(lambda t: t * 2)(x))
+    with pytest.raises(ValueError, match=r"Lambda layer \(code\)"):
+        model.save(tmp_path / "m.keras")
+    assert not (tmp_path / "m.keras").exists()
+
+
+def test_the_write_is_atomic(tmp_path, monkeypatch):
+    model, _ = dense(SEQATTN)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    before = path.read_bytes()
+    original = zipfile.ZipFile.writestr
+
+    def failing(self, name, data, *a, **k):
+        if name == "model.weights.h5":
+            raise KeyboardInterrupt
+        return original(self, name, data, *a, **k)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", failing)
+    with pytest.raises(KeyboardInterrupt):
+        model.save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.keras"]
+    with pytest.raises(FileExistsError):
+        model.save(path, overwrite=False)
+
+
+def test_import_seqattn_never_imports_h5py():
+    code = "import sys, seqattn; assert 'h5py' not in sys.modules, 'h5py imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_without_h5py_the_error_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "h5py", None)
+    model, _ = dense(SEQATTN)
+    with pytest.raises(ImportError, match=r"seqattn\[keras\]"):
+        model.save(tmp_path / "m.keras")
+
+
+# ----------------------------------------------------------------- refused reads
+@pytest.fixture
+def keras_file(tmp_path):
+    model, _ = dense(KERAS)
+    model.save(tmp_path / "good.keras")
+    with zipfile.ZipFile(tmp_path / "good.keras") as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    return tmp_path, members
+
+
+def _write(tmp_path, members, name="bad.keras"):
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as zf:
+        for n, data in members.items():
+            zf.writestr(n, data)
+    return path
+
+
+def _edit_config(tmp_path, members, edit):
+    config = json.loads(members["config.json"])
+    edit(config["config"])
+    return _write(tmp_path, {**members, "config.json": json.dumps(config)})
+
+
+def _dense_entry(config, k=0):
+    return [l for l in config["layers"] if l["class_name"] == "Dense"][k]
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: _dense_entry(c).update(class_name="Lambda", config={
+        "function": {"class_name": "__lambda__", "config": {"code": "4wEAAA=="}}}),
+     r"Lambda layer holds Python code"),
+    (lambda c: _dense_entry(c).update(class_name="MyDense", registered_name="Custom>MyDense"),
+     r"'MyDense'.*which seqattn does not have"),
+    (lambda c: _dense_entry(c).update(registered_name="Custom>Dense"),
+     r"'Dense'.*registered_name 'Custom>Dense'"),
+    (lambda c: _dense_entry(c)["config"].update(activation={
+        "module": "builtins", "class_name": "function", "config": "eval",
+        "registered_name": "function"}), r"activation` holds class_name 'function'"),
+    (lambda c: _dense_entry(c)["config"].update(units="7"), r"Dense layer from its config"),
+    (lambda c: _dense_entry(c)["config"].update(units=10**12),
+     r"would create .* weight values, but the file's weight arrays hold"),
+    (lambda c: _dense_entry(c)["config"].update(lora_rank=4), r"lora_rank` is 4"),
+    (lambda c: c["layers"][0]["config"].update(batch_shape=[None, 2**40, 5]),
+     r"must be an integer in \[1, 2\*\*31\)"),
+    (lambda c: _dense_entry(c)["inbound_nodes"][0]["args"][0]["config"].update(
+        keras_history=["nowhere", 0, 0]), r"reads the output of \['nowhere', 0\]"),
+    (lambda c: c.update(output_layers=[["dense", 5, 0]]), r"refers to"),
+    (lambda c: c.update(layers="many"), r"config.layers` must be a list"),
+])
+def test_crafted_configs_are_refused(keras_file, edit, message):
+    tmp_path, members = keras_file
+    with pytest.raises(FileFormatError, match=message):
+        seqattn.load_model(_edit_config(tmp_path, members, edit))
+
+
+def _edit_h5(tmp_path, members, edit):
+    import h5py
+    buffer = io.BytesIO(members["model.weights.h5"])
+    with h5py.File(buffer, "a") as f:
+        edit(f)
+    return _write(tmp_path, {**members, "model.weights.h5": buffer.getvalue()})
+
+
+def _reshape(f):
+    del f["layers/dense/vars/0"]
+    f["layers/dense/vars/0"] = np.zeros((5, 8), np.float32)
+
+
+def _nan(f):
+    f["layers/dense/vars/1"][0] = np.nan
+
+
+def _soft_link(f):
+    del f["layers/dense/vars/1"]
+    f["layers/dense/vars/1"] = __import__("h5py").SoftLink("/layers/dense_1/vars/0")
+
+
+def _external(f):
+    f["layers/dense/vars/2"] = __import__("h5py").ExternalLink("/etc/passwd", "/x")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (_reshape, r"`layers/dense/vars/0` has shape \(5, 8\), but weight 0 of layer"),
+    (lambda f: f.move("layers/dense_1/vars/0", "layers/dense_1/vars/7"),
+     r"has no `layers/dense_1/vars/0`, weight 0 of layer '\w+' \(Dense\), shape \(7, 3\)"),
+    (lambda f: f.__delitem__("layers/dense_1/vars/0"), r"would create 21 weight values"),
+    (_nan, r"holds inf or nan"),
+    (_soft_link, r"is a SoftLink"),
+    (_external, r"is a ExternalLink"),
+    (lambda f: f.create_dataset("layers/dense/vars/2", data=np.zeros(3, np.float32)),
+     r"no layer of the model uses, such as `layers/dense/vars/2`"),
+    (lambda f: f.create_dataset("layers/extra", data=np.zeros(3, np.int64)), r"not floats"),
+])
+def test_crafted_weights_are_refused(keras_file, edit, message):
+    tmp_path, members = keras_file
+    with pytest.raises(FileFormatError, match=message):
+        seqattn.load_model(_edit_h5(tmp_path, members, edit))
+
+
+def test_damaged_containers_are_refused(keras_file, monkeypatch):
+    tmp_path, members = keras_file
+    good = (tmp_path / "good.keras").read_bytes()
+    for n in (3, 40, len(good) // 2, len(good) - 10):
+        (tmp_path / "cut.keras").write_bytes(good[:n])
+        with pytest.raises(FileFormatError):
+            seqattn.load_model(tmp_path / "cut.keras")
+    (tmp_path / "text.keras").write_text("not a zip")
+    with pytest.raises(FileFormatError, match="not a ZIP"):
+        seqattn.load_model(tmp_path / "text.keras")
+    with pytest.raises(FileFormatError, match=r"holds 'assets/x.txt'"):
+        seqattn.load_model(_write(tmp_path, {**members, "assets/x.txt": b"1"}))
+    without = {n: d for n, d in members.items() if n != "model.weights.h5"}
+    with pytest.raises(FileFormatError, match="has no model.weights.h5"):
+        seqattn.load_model(_write(tmp_path, without))
+    with pytest.raises(FileFormatError, match="not a readable HDF5"):
+        seqattn.load_model(_write(tmp_path, {**members, "model.weights.h5": b"\x89HDF" * 9}))
+    with pytest.raises(FileFormatError, match="not valid JSON"):
+        seqattn.load_model(_write(tmp_path, {**members, "config.json": b'{"a": NaN}'}))
+    from seqattn.saving.keras_format import reader
+    monkeypatch.setattr(reader, "_MAX_JSON_BYTES", 100)
+    with pytest.raises(FileFormatError, match=r"config.json is .* bytes; seqattn reads JSON"):
+        seqattn.load_model(tmp_path / "good.keras")
+
+
+def test_a_zip_bomb_is_refused_before_decompressing(keras_file):
+    """A member whose directory entry claims more bytes than DEFLATE can make from its
+    compressed size."""
+    tmp_path, members = keras_file
+    path = _write(tmp_path, members)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("config.json")
+    central = data.rfind(b"PK\x01\x02" + data[data.find(b"PK\x01\x02") + 4:][:0])
+    # patch the uncompressed size of config.json in the central directory
+    at = data.find(b"config.json", data.find(b"PK\x01\x02"))
+    header = at - 46
+    assert data[header:header + 4] == b"PK\x01\x02", central
+    data[header + 24:header + 28] = (info.compress_size * 2000).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    with pytest.raises(FileFormatError, match="more than deflate can produce|zip bomb"):
+        seqattn.load_model(path)
