@@ -355,6 +355,8 @@ def _external(f):
     (lambda f: f.create_dataset("layers/dense/vars/2", data=np.zeros(3, np.float32)),
      r"no layer of the model uses, such as `layers/dense/vars/2`"),
     (lambda f: f.create_dataset("layers/extra", data=np.zeros(3, np.int64)), r"not floats"),
+    (lambda f: f.create_dataset("layers/dense/vars/2", shape=(10**6, 10**5), dtype="f4",
+                                chunks=(100, 100)), r"claims 400,000,000,000 bytes .* from 0"),
 ])
 def test_crafted_weights_are_refused(keras_file, edit, message):
     tmp_path, members = keras_file
@@ -395,11 +397,10 @@ def test_a_zip_bomb_is_refused_before_decompressing(keras_file):
     data = bytearray(path.read_bytes())
     with zipfile.ZipFile(path) as zf:
         info = zf.getinfo("config.json")
-    central = data.rfind(b"PK\x01\x02" + data[data.find(b"PK\x01\x02") + 4:][:0])
     # patch the uncompressed size of config.json in the central directory
     at = data.find(b"config.json", data.find(b"PK\x01\x02"))
     header = at - 46
-    assert data[header:header + 4] == b"PK\x01\x02", central
+    assert data[header:header + 4] == b"PK\x01\x02"
     data[header + 24:header + 28] = (info.compress_size * 2000).to_bytes(4, "little")
     path.write_bytes(bytes(data))
     with pytest.raises(FileFormatError, match="more than deflate can produce|zip bomb"):

@@ -186,9 +186,20 @@ class _H5:
                         raise self.error(f"`{full}` has shape {archive.brief(obj.shape)}")
                     if obj.dtype.kind != "f" or obj.dtype.itemsize not in (2, 4, 8):
                         raise self.error(f"`{full}` holds {obj.dtype}, not floats")
+                    self._check_storage(full, obj)
                     self.datasets[full] = obj
                 else:
                     raise self.error(f"`{full}` is a {type(obj).__name__}")
+
+    def _check_storage(self, full, ds):
+        """What an array claims against the bytes the file stores for it: the weight budget
+        trusts these shapes, so a (10**6, 10**6) array backed by nothing (unwritten chunks read
+        as the fill value) or by a tiny compressed chunk must not pass."""
+        claimed = math.prod(ds.shape) * ds.dtype.itemsize
+        stored = ds.id.get_storage_size()
+        if claimed > stored * _DEFLATE_MAX_RATIO + 64:
+            raise self.error(f"`{full}` claims {claimed:,} bytes of shape {tuple(ds.shape)} "
+                             f"from {stored:,} stored ones (a crafted or damaged array)")
 
     def fill(self, model, groups):
         """Each layer's weights from its h5 paths: shapes checked before any data is read."""
