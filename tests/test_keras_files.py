@@ -220,6 +220,14 @@ def test_keras_io_text_cnn_both_ways(tmp_path):
            _keras_predict(keras.saving.load_model(tmp_path / "s.keras"), x))
 
 
+def test_a_keras_op_is_refused_naming_the_layer_to_use(tmp_path):
+    x = keras.Input((4,))
+    model = keras.Model(x, keras.layers.Dense(2)(x) + x[:, :2])
+    model.save(tmp_path / "op.keras")
+    with pytest.raises(FileFormatError, match=r"is the Keras op .*use the layer|the Keras op"):
+        seqattn.load_model(tmp_path / "op.keras")
+
+
 # ----------------------------------------------------------------- refused writes
 def test_a_lambda_or_vectorizer_model_is_not_written_as_keras(tmp_path):
     x = seqattn.Input((4,))

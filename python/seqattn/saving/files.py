@@ -23,12 +23,12 @@ from .state import (
 )
 
 
-def _check_suffix(path, suffix, what, other=None):
+def _check_suffix(path, suffix, what, other=None, also=""):
     text = os.fspath(path)
     if not isinstance(text, str) or not text.endswith(suffix) or (
             other is not None and text.endswith(other)):
         raise ValueError(f"Invalid filepath extension for {what}: {text!r}. The file name must "
-                         f"end in `{suffix}`.")
+                         f"end in `{suffix}`{also}.")
 
 
 def save_weights(model, path, overwrite=True):
@@ -69,7 +69,8 @@ def save_model(model, path, overwrite=True):
     A `.keras` path writes a Keras 3 file instead (keras_format)."""
     if _is_keras_path(path):
         return _formats.get("keras").save_model(model, path, overwrite)
-    _check_suffix(path, MODEL_SUFFIX, "model.save()", other=WEIGHTS_SUFFIX)
+    _check_suffix(path, MODEL_SUFFIX, "model.save()", other=WEIGHTS_SUFFIX,
+                  also=" (or `.keras` for a Keras 3 file)")
     _check_overwrite(path, overwrite)
     model._require_built("save")
     for layer in model.layers:

@@ -85,9 +85,13 @@ def _class(reader, field, entry):
     if cls in ("Lambda", "TFOpLambda"):
         reader.fail(_join(field, "class_name"), f"is {cls}: a Lambda layer holds Python code, "
                     "which seqattn never loads; rebuild the model without it")
+    if isinstance(module, str) and module.startswith("keras.src.ops"):
+        reader.fail(field, f"is the Keras op {archive.brief(cls)} (module {archive.brief(module)}"
+                    "), an operation on Keras tensors such as `x + y`; seqattn reads layers "
+                    "only: build the model with the layer (layers.Add, ...)")
     keras_layer = (cls in _KERAS + ("InputLayer",) and registered in (None, cls)
-                   and isinstance(module, str) and module.split(".")[:2] in
-                   (["keras", "layers"], ["keras", "src"]))
+                   and isinstance(module, str)
+                   and (module == "keras.layers" or module.startswith("keras.src.layers")))
     hub_layer = cls in _HUB and registered == f"keras_hub>{cls}"
     if not (keras_layer or hub_layer):
         reader.fail(field, f"is the layer class {archive.brief(cls)} (module "
