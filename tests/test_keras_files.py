@@ -83,6 +83,29 @@ def attention(lib):
     return lib.Model([q, v], [cross, own]), lambda: [_floats((5, 8))(), _floats((7, 6))()]
 
 
+def attention_scores(lib):
+    x = lib.Input((5, 8))
+    out, scores = lib.layers.MultiHeadAttention(2, 4)(x, x, return_attention_scores=True)
+    return lib.Model(x, [out, scores]), _floats((5, 8))
+
+
+def masked(lib):
+    """mask_zero: the padding mask flows through attention and pooling as in Keras."""
+    x = lib.Input((7,), dtype="int32")
+    h = lib.layers.Embedding(20, 8, mask_zero=True)(x)
+    h = lib.layers.MultiHeadAttention(2, 4)(h, h)
+    return lib.Model(x, lib.layers.GlobalAveragePooling1D()(h)), _padded_ids(7, 20)
+
+
+def _padded_ids(T, V):
+    def make():
+        ids = rng.integers(1, V, size=(3, T)).astype(np.int32)
+        ids[0, 4:] = 0
+        ids[2, 2:] = 0
+        return ids
+    return make
+
+
 def merges(lib):
     a, b = lib.Input((4, 6)), lib.Input((4, 6))
     L = lib.layers
@@ -109,6 +132,13 @@ def shared_and_branches(lib):
     return lib.Model(x, lib.layers.Add()([deep, shallow, lib.layers.Dense(4)(x)])), _floats((5, 4))
 
 
+def hub_masked(lib):
+    x = lib.Input((6,), dtype="int32")
+    h = lib.hub.TokenAndPositionEmbedding(25, 6, 8, mask_zero=True)(x)
+    h = lib.hub.TransformerEncoder(16, 2)(h)
+    return lib.Model(x, lib.layers.GlobalAveragePooling1D()(h)), _padded_ids(6, 25)
+
+
 def hub(lib):
     x, e = lib.Input((6,), dtype="int32"), lib.Input((4, 8))
     h = lib.hub.TokenAndPositionEmbedding(25, 6, 8)(x)
@@ -120,10 +150,11 @@ def hub(lib):
     return lib.Model([x, e], [cross, own]), lambda: [_ids(6, 25)(), _floats((4, 8))()]
 
 
-PURE = [dense, conv, embedding_pooling, attention, merges, reshaping, shared_and_branches]
+PURE = [dense, conv, embedding_pooling, attention, attention_scores, masked, merges, reshaping,
+        shared_and_branches]
 needs_hub = pytest.mark.skipif(keras_hub is None, reason="keras-hub does not import here; "
                                "Keras cannot load keras-hub layers without it")
-ALL = PURE + [pytest.param(hub, marks=needs_hub)]
+ALL = PURE + [pytest.param(hub, marks=needs_hub), pytest.param(hub_masked, marks=needs_hub)]
 
 
 def _keras_predict(model, x):
@@ -237,6 +268,15 @@ def test_a_lambda_or_vectorizer_model_is_not_written_as_keras(tmp_path):
     assert not (tmp_path / "m.keras").exists()
 
 
+def test_a_string_model_is_not_written_as_keras(tmp_path):
+    texts = seqattn.Input((), dtype="string")
+    vectorize = seqattn.layers.TextVectorization(output_sequence_length=4)
+    vectorize.adapt(["a b c", "b c d"])
+    model = seqattn.Model(texts, seqattn.layers.Embedding(8, 2)(vectorize(texts)))
+    with pytest.raises(ValueError, match=r"TextVectorization"):
+        model.save(tmp_path / "m.keras")
+
+
 def test_the_write_is_atomic(tmp_path, monkeypatch):
     model, _ = dense(SEQATTN)
     path = tmp_path / "m.keras"
@@ -319,6 +359,9 @@ def _dense_entry(config, k=0):
         keras_history=["nowhere", 0, 0]), r"reads the output of \['nowhere', 0\]"),
     (lambda c: c.update(output_layers=[["dense", 5, 0]]), r"refers to"),
     (lambda c: c.update(layers="many"), r"config.layers` must be a list"),
+    (lambda c: _dense_entry(c)["inbound_nodes"][0]["kwargs"].update(mask={"__tensor__": 5}),
+     r"holds the key `__tensor__`, which Keras never writes"),
+    (lambda c: _dense_entry(c).update(inbound_nodes=[]), r"is empty: the layer is not called"),
 ])
 def test_crafted_configs_are_refused(keras_file, edit, message):
     tmp_path, members = keras_file

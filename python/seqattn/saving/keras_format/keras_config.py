@@ -33,6 +33,9 @@ def _config_keys(cls_name):
 _CODE_CLASSES = ("__lambda__", "function", "__function__", "Lambda", "TFOpLambda")
 
 
+_HUB_NAMES = tuple(f"keras_hub>{name}" for name in _HUB)
+
+
 def _refuse_code(reader, field, value):
     """Any serialized function or lambda anywhere in a layer config (an activation, an
     initializer) is code; seqattn reads data only."""
@@ -40,9 +43,9 @@ def _refuse_code(reader, field, value):
     while stack:
         field, value = stack.pop()
         if isinstance(value, dict):
-            if value.get("class_name") in _CODE_CLASSES or "code" in value \
-                    or value.get("registered_name") not in (None, *(f"keras_hub>{n}" for n in _HUB)) \
-                    and value.get("registered_name") != value.get("class_name"):
+            registered = value.get("registered_name")
+            custom = registered not in (None, value.get("class_name"), *_HUB_NAMES)
+            if value.get("class_name") in _CODE_CLASSES or "code" in value or custom:
                 reader.fail(field, f"holds {_describe(value)}: a Keras file's code (lambdas, "
                                    "functions, custom objects) is never loaded by seqattn")
             stack.extend((_join(field, k), v) for k, v in value.items())
@@ -134,7 +137,8 @@ def _input(reader, field, config):
                    "a list [batch, ...]")
     dtype = config.get("dtype", "float32")
     if isinstance(dtype, dict):  # a DTypePolicy
-        dtype = (dtype.get("config") or {}).get("name") if isinstance(dtype.get("config"), dict) else None
+        inner = dtype.get("config")
+        dtype = inner.get("name") if isinstance(inner, dict) else None
     kinds = {"float32": "float32", "float16": "float32", "float64": "float32",
              "int32": "int32", "int64": "int32"}
     reader.require(_join(field, "dtype"), dtype, dtype in kinds,
@@ -160,6 +164,8 @@ def _tensor(reader, field, value, found):
                            "[layer name, node index, tensor index 0 or 1]")
             found.append((history[0], history[1]))
             return {"__tensor__": [history[0], history[2]] + ([history[1]] if history[1] else [])}
+        if "__tensor__" in value:  # seqattn's own reference form: never in a Keras file
+            reader.fail(field, "holds the key `__tensor__`, which Keras never writes")
         _refuse_code(reader, field, value)
         return {k: _tensor(reader, _join(field, k), v, found) for k, v in value.items()}
     if isinstance(value, list):
@@ -167,10 +173,38 @@ def _tensor(reader, field, value, found):
     return value
 
 
+def _padding_mask_ops(reader, entries):
+    """{name: input name} of Keras's `not_equal(ids, 0)` op nodes. Keras 3 writes the padding
+    mask of an Embedding(mask_zero=True) into the graph as this op, passed as `mask=` to the
+    layers that read it; seqattn carries that same mask with the tensor itself (checked after
+    the build), so these ops and the mask arguments that name them are left out."""
+    ops = {}
+    for entry in entries:
+        if not (isinstance(entry, dict) and entry.get("class_name") == "NotEqual"
+                and entry.get("module") == "keras.src.ops.numpy"):
+            continue
+        nodes = entry.get("inbound_nodes")
+        node = nodes[0] if isinstance(nodes, list) and len(nodes) == 1 else None
+        args = node.get("args") if isinstance(node, dict) else None
+        if not (isinstance(args, list) and len(args) == 2 and args[1] == 0
+                and not node.get("kwargs") and isinstance(args[0], dict)
+                and args[0].get("class_name") == "__keras_tensor__"):
+            continue
+        history = (args[0].get("config") or {}).get("keras_history")
+        if isinstance(history, list) and len(history) == 3 and isinstance(history[0], str) \
+                and history[1:] == [0, 0] and isinstance(entry.get("name"), str):
+            ops[entry["name"]] = history[0]
+    return ops
+
+
 def _functional(reader, body, entries, name):
     inputs, classes, configs, nodes = [], {}, {}, []
+    mask_ops, mask_checks = _padding_mask_ops(reader, entries), []
     for i, entry in enumerate(entries):
         field = f"config.layers[{i}]"
+        if isinstance(entry, dict) and entry.get("name") in mask_ops \
+                and entry.get("class_name") == "NotEqual":
+            continue
         cls = _class(reader, field, entry)
         cfg = reader.object(_join(field, "config"), reader.get(field, entry, "config"))
         lname = reader.string(_join(field, "name"), entry.get("name", cfg.get("name")))
@@ -195,6 +229,21 @@ def _functional(reader, body, entries, name):
                                                                 node.get("kwargs", {}), found))
             # Keras writes the defaults of optional call arguments (mask=None): not passed
             kwargs = {k: v for k, v in kwargs.items() if v is not None}
+            mask = kwargs.get("mask")
+            if isinstance(mask, dict) and mask.get("__tensor__", [None])[0] in mask_ops:
+                del kwargs["mask"]
+                first = args[0] if args else None
+                first = first[0] if isinstance(first, list) and first else first
+                if not (isinstance(first, dict) and "__tensor__" in first):
+                    reader.fail(_join(nf, "kwargs.mask"), "is a padding mask passed to a call "
+                                                          "without a tensor argument")
+                mask_checks.append((tuple(first["__tensor__"]), lname, _join(nf, "kwargs.mask")))
+            found = [dep for dep in found if dep[0] not in mask_ops]
+            for key, value in (*enumerate(args), *kwargs.items()):
+                if _names_op(value, mask_ops):
+                    reader.fail(_join(nf, f"args[{key}]" if isinstance(key, int) else key),
+                                "reads the Keras op not_equal as data; seqattn reads it only as "
+                                "an Embedding's padding mask (mask=)")
             nodes.append(((i, k), lname, args, kwargs, found))
     single, outputs = _endpoints(reader, body, "output_layers")
     _, input_refs = _endpoints(reader, body, "input_layers")
@@ -210,10 +259,24 @@ def _functional(reader, body, entries, name):
                 {"class_name": classes[lname], "config": configs[lname]})
         called.add(lname)
         layers.append({**head, "args": args, "kwargs": kwargs})
-    return {"class_name": "Functional", "name": name,
+    for j, ref in enumerate(outputs):
+        if ref[0] in mask_ops:
+            reader.fail(f"config.output_layers[{j}]", "is the Keras op not_equal (a padding "
+                        "mask); seqattn's models output layer results")
+    return {"_mask_checks": mask_checks, "class_name": "Functional", "name": name,
             "inputs": [by_name[ref[0]] for ref in input_refs], "layers": layers,
             "outputs": [[r[0], r[2]] + ([r[1]] if r[1] else []) for r in outputs],
             "single_output": single}
+
+
+def _names_op(value, ops):
+    if isinstance(value, dict):
+        if "__tensor__" in value:
+            return value["__tensor__"][0] in ops
+        return any(_names_op(v, ops) for v in value.values())
+    if isinstance(value, list):
+        return any(_names_op(v, ops) for v in value)
+    return False
 
 
 def _endpoints(reader, body, key):

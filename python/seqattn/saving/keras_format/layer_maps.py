@@ -20,8 +20,9 @@ _KERAS = ("Activation", "Add", "Average", "AveragePooling1D", "Concatenate", "Co
           "LayerNormalization", "MaxPooling1D", "Maximum", "Minimum", "MultiHeadAttention",
           "Multiply", "Permute", "RepeatVector", "Reshape", "Subtract")
 KERAS_NAMES = {**{name: ("keras.layers", None) for name in _KERAS},
-               **{name: (f"keras_hub.src.layers.modeling.{re.sub(r'(?<!^)(?=[A-Z])', '_', name).lower()}",
-                         f"keras_hub>{name}") for name in _HUB}}
+               **{name: ("keras_hub.src.layers.modeling."
+                         + re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower(), f"keras_hub>{name}")
+                  for name in _HUB}}
 
 
 def snake_case(name: str) -> str:

@@ -20,7 +20,8 @@ import zipfile
 import numpy as np
 
 from ... import archive
-from ...archive.format import _DAMAGE, _DEFLATE_MAX_RATIO, _MAX_JSON_BYTES, _MAX_NDIM, _ZIP_SIGNATURE
+from ...archive.format import (
+    _DAMAGE, _DEFLATE_MAX_RATIO, _MAX_JSON_BYTES, _MAX_NDIM, _ZIP_SIGNATURE)
 from ...utils import global_rng
 from ..budget import _WeightBudget
 from ..builder import _Builder
@@ -47,6 +48,7 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
         raise reader.error(f"is not valid JSON ({_cut(e, 200)})") from None
     reader.tree(config)
     ours = translate(reader, config)
+    mask_checks = ours.pop("_mask_checks", [])
     try:
         f = h5py.File(io.BytesIO(weights_bytes), "r")
     except Exception as e:  # h5py raises OSError, ValueError, ... on a damaged file
@@ -66,6 +68,13 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
                                f"recursion limit, {sys.getrecursionlimit()})") from None
         finally:
             global_rng().bit_generator.state = rng_state
+        for key, lname, field in mask_checks:
+            tensor = builder.tensors.get(key)
+            if tensor is None or not tensor.has_mask:
+                raise reader.error(f"`{field}`: Keras passes layer {archive.brief(lname)} a "
+                                   "padding mask that seqattn's graph does not carry to it "
+                                   "(seqattn's masks come from Embedding(mask_zero=True) and "
+                                   "flow as in Keras)")
         weights.fill(model, _groups(model, ours))
     return model
 
