@@ -456,3 +456,66 @@ def test_a_zip_bomb_is_refused_before_decompressing(keras_file):
     path.write_bytes(bytes(data))
     with pytest.raises(FileFormatError, match="more than deflate can produce|zip bomb"):
         seqattn.load_model(path)
+
+
+def _leaves(value, path=()):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(v, path + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _leaves(v, path + (i,))
+    yield path
+
+
+JUNK = [None, -1, 0, 2**40, 10**30, 1e308, -0.5, "x", "", [], {}, [None], True,
+        {"class_name": "__lambda__", "config": {"code": "AA=="}}]
+
+
+def test_fuzzed_configs_load_or_raise_file_format_error(tmp_path):
+    """Any field of a real Keras config replaced by junk: the model loads, or a
+    FileFormatError names the problem; never another exception."""
+    x = keras.Input((6,), dtype="int32")
+    h = keras.layers.Embedding(12, 8, mask_zero=True)(x)
+    h = keras.layers.MultiHeadAttention(2, 4)(h, h)
+    h = keras.layers.Conv1D(4, 3, padding="same")(keras.layers.LayerNormalization()(h))
+    out = keras.layers.Dense(2)(keras.layers.GlobalMaxPooling1D()(h))
+    keras.Model(x, out).save(tmp_path / "k.keras")
+    with zipfile.ZipFile(tmp_path / "k.keras") as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    config = json.loads(members["config.json"])
+    paths = list(_leaves(config))
+    r = np.random.default_rng(5)
+    outcomes = {"loaded": 0, "refused": 0}
+    for trial in range(250):
+        mutated = json.loads(members["config.json"])
+        path = paths[r.integers(len(paths))]
+        if not path:
+            continue
+        parent = mutated
+        for key in path[:-1]:
+            parent = parent[key]
+        parent[path[-1]] = JUNK[r.integers(len(JUNK))]
+        file = _write(tmp_path, {**members, "config.json": json.dumps(mutated)}, "fuzz.keras")
+        try:
+            seqattn.load_model(file)
+            outcomes["loaded"] += 1
+        except FileFormatError:
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 50 and outcomes["loaded"] > 5, outcomes
+
+
+def test_flipped_bytes_load_or_raise_file_format_error(tmp_path):
+    model, _ = dense(KERAS)
+    model.save(tmp_path / "k.keras")
+    good = (tmp_path / "k.keras").read_bytes()
+    r = np.random.default_rng(6)
+    for trial in range(150):
+        data = bytearray(good)
+        for at in r.integers(0, len(data), size=r.integers(1, 4)):
+            data[at] = r.integers(256)
+        (tmp_path / "flip.keras").write_bytes(bytes(data))
+        try:
+            seqattn.load_model(tmp_path / "flip.keras")
+        except FileFormatError:
+            pass

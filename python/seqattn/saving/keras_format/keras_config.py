@@ -202,7 +202,8 @@ def _functional(reader, body, entries, name):
     mask_ops, mask_checks = _padding_mask_ops(reader, entries), []
     for i, entry in enumerate(entries):
         field = f"config.layers[{i}]"
-        if isinstance(entry, dict) and entry.get("name") in mask_ops \
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str) \
+                and entry["name"] in mask_ops \
                 and entry.get("class_name") == "NotEqual":
             continue
         cls = _class(reader, field, entry)
