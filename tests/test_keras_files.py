@@ -519,3 +519,35 @@ def test_flipped_bytes_load_or_raise_file_format_error(tmp_path):
             seqattn.load_model(tmp_path / "flip.keras")
         except FileFormatError:
             pass
+
+
+_OTHER_BACKEND = """
+import sys, numpy as np
+try:
+    import keras
+except Exception as e:
+    print("backend unavailable:", type(e).__name__, e)
+    sys.exit(77)
+model = keras.saving.load_model(sys.argv[1])
+out = keras.ops.convert_to_numpy(model(np.load(sys.argv[2]), training=False))
+np.testing.assert_allclose(out, np.load(sys.argv[3]), rtol=1e-5, atol=1e-5)
+print("ok", keras.backend.backend())
+"""
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax", "tensorflow", "numpy"])
+def test_other_keras_backends_load_the_file(backend, tmp_path):
+    """Every Keras backend installed here reads seqattn's file the same, in a fresh process."""
+    model, data = embedding_pooling(SEQATTN)
+    _randomize(model)
+    x = data()
+    model.save(tmp_path / "m.keras")
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", model.predict(x, verbose=0))
+    run = subprocess.run([sys.executable, "-c", _OTHER_BACKEND, str(tmp_path / "m.keras"),
+                          str(tmp_path / "x.npy"), str(tmp_path / "y.npy")],
+                         env={**os.environ, "KERAS_BACKEND": backend},
+                         capture_output=True, text=True, timeout=300)
+    if run.returncode == 77:
+        pytest.skip(f"Keras's {backend} backend is not installed here")
+    assert run.returncode == 0, run.stderr[-2000:]
