@@ -551,3 +551,28 @@ def test_other_keras_backends_load_the_file(backend, tmp_path):
     if run.returncode == 77:
         pytest.skip(f"Keras's {backend} backend is not installed here")
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+@pytest.mark.parametrize("arch", [dense, attention, shared_and_branches])
+def test_load_weights_reads_keras_files(arch, tmp_path):
+    """model.load_weights with a Keras `.keras` or `.weights.h5` file, as in Keras."""
+    theirs, data = arch(KERAS)
+    _randomize(theirs)
+    theirs.save(tmp_path / "k.keras")
+    theirs.save_weights(tmp_path / "k.weights.h5")
+    x = data()
+    for name in ("k.keras", "k.weights.h5"):
+        ours, _ = arch(SEQATTN)
+        ours.load_weights(tmp_path / name)
+        _close(ours.predict(x, verbose=0), _keras_predict(theirs, x))
+
+
+def test_load_weights_refuses_another_architecture(tmp_path):
+    theirs, _ = dense(KERAS)
+    theirs.save_weights(tmp_path / "k.weights.h5")
+    ours, _ = conv(SEQATTN)
+    with pytest.raises(FileFormatError, match=r"has no `layers/conv1d/vars/0`"):
+        ours.load_weights(tmp_path / "k.weights.h5")
+    (tmp_path / "bad.weights.h5").write_bytes(b"not hdf5")
+    with pytest.raises(FileFormatError, match="not a readable HDF5"):
+        ours.load_weights(tmp_path / "bad.weights.h5")

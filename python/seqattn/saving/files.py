@@ -41,7 +41,11 @@ def save_weights(model, path, overwrite=True):
 
 
 def load_weights(model, path):
-    """Loads weights saved by `save_weights` or `save` into a model of the same architecture."""
+    """Loads weights saved by `save_weights` or `save` into a model of the same architecture.
+    A Keras 3 `.keras` or `.weights.h5` file is read in Keras's layout (keras_format)."""
+    if _is_keras_path(path) or (isinstance(os.fspath(path), str)
+                                and os.fspath(path).endswith(".weights.h5")):
+        return _formats.get("keras").load_weights(model, path)
     shown = os.fspath(path)
     arch = archive.read_archive(path)
     model._require_built("load_weights")

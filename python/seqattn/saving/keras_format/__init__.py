@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 
 from ... import _formats
-from .reader import load_model
+from .reader import load_model, load_weights
 from .writer import SUFFIX, keras_config, save_model
 
-__all__ = ["SUFFIX", "keras_config", "load_model", "save_model"]
+__all__ = ["SUFFIX", "keras_config", "load_model", "load_weights", "save_model"]
 
 _formats.register("keras", sys.modules[__name__])

@@ -79,6 +79,32 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
     return model
 
 
+def load_weights(model, path):
+    """`model.load_weights("m.keras")` or `("m.weights.h5")`: the weights of a Keras 3 model
+    file or Keras weights file into a seqattn model of the same architecture (Keras's h5
+    layout: each layer's group as Keras numbers it for this architecture)."""
+    h5py = require_h5py()
+    shown = os.fsdecode(path)
+    model._require_built("load_weights")
+    if shown.endswith(".keras"):
+        _, data = _read_zip(shown)
+        source = io.BytesIO(data)
+    else:
+        if os.path.isdir(shown):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory, not a weights file", shown)
+        with open(shown, "rb") as f:  # opened here: a missing file is FileNotFoundError
+            source = io.BytesIO(f.read())
+    try:
+        f = h5py.File(source, "r")
+    except Exception as e:
+        raise archive.FileFormatError(f"{shown}: is not a readable HDF5 file "
+                                      f"({type(e).__name__}: {_cut(e, 200)})") from None
+    from .writer import keras_config
+    with f:
+        weights = _H5(h5py, f, shown)
+        weights.fill(model, keras_config(model)[1])
+
+
 def _no_constant(name):
     raise ValueError(f"{name} is not a JSON number")
 
