@@ -265,6 +265,13 @@ def test_a_lambda_or_vectorizer_model_is_not_written_as_keras(tmp_path):
     model = seqattn.Model(x, seqattn.layers.Lambda(lambda t: t * 2)(x))
     with pytest.raises(ValueError, match=r"Lambda layer \(code\)"):
         model.save(tmp_path / "m.keras")
+    model = seqattn.Model(x, x * 2 + seqattn.layers.Dense(4)(x))
+    with pytest.raises(ValueError, match=r"an op on tensors \(UnaryOp"):
+        model.save(tmp_path / "m.keras")
+    inner = seqattn.Model(x, seqattn.layers.Dense(2)(x))
+    y = seqattn.Input((4,))
+    with pytest.raises(ValueError, match=r"a nested model"):
+        seqattn.Model(y, inner(y)).save(tmp_path / "m.keras")
     assert not (tmp_path / "m.keras").exists()
 
 

@@ -102,7 +102,13 @@ def _layer_entry(model, entry):
     if cls not in KERAS_NAMES:
         what = ("a Lambda layer (code)" if cls == "Lambda" else
                 "TextVectorization (its vocabulary is a Keras asset)"
-                if cls == "TextVectorization" else f"the layer class {cls!r}")
+                if cls == "TextVectorization" else
+                f"a nested model ({cls}); a Keras file from seqattn holds one flat model"
+                if cls in ("Model", "Sequential", "Functional") else
+                f"an op on tensors ({cls}: `x * 2`, `seqattn.ops...`); Keras files from "
+                "seqattn hold layers only (layers.Add, layers.Multiply, ...)"
+                if cls in ("BinaryOp", "UnaryOp", "Constant", "MatMul", "Reduce", "Where")
+                else f"the layer class {cls!r}")
         raise ValueError(f"Model '{model.name}' cannot be saved as a Keras file: layer "
                          f"'{config.get('name')}' is {what}, which has no Keras 3 "
                          f"counterpart seqattn can write. Keras files written by seqattn hold "
