@@ -33,6 +33,8 @@ def save_model(model, path, overwrite=True):
     model._require_built("save")
     config, groups = keras_config(model)
     weights = _weights_h5(h5py, model, groups)
+    # Keras writes its own version here and never reads it back; seqattn claims the first
+    # Keras 3 release, whose file layout this is.
     metadata = {"keras_version": "3.0.0", "date_saved":
                 datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
                 "written_by": f"seqattn {_library_version()}"}
