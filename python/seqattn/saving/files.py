@@ -105,6 +105,7 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
     """Rebuilds a model saved by `model.save`: same architecture, weights, optimizer state and
     training state (so `fit(..., initial_epoch=...)` continues the run exactly). Loading never
     executes anything from the file, and leaves seqattn's global random generator as it was.
+    A `.keras` path reads a Keras 3 file instead (uncompiled; see saving/keras_format).
 
     custom_objects: {"Name": class} for custom layers the file names that were not registered
     with `seqattn.saving.register_keras_serializable` (Keras's argument). safe_mode is accepted
