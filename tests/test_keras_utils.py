@@ -90,7 +90,7 @@ def test_models_save_model_and_load_model_round_trip(tmp_path):
     with pytest.raises(TypeError, match="save_model expects a seqattn Model"):
         seqattn.models.save_model("model", path)
     with pytest.raises(ValueError, match="must end in `.seqattn`"):
-        seqattn.models.save_model(model, tmp_path / "m.keras")
+        seqattn.models.save_model(model, tmp_path / "m.h5")
 
 
 def test_models_functions_match_keras_signatures(keras):

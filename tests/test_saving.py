@@ -151,7 +151,7 @@ def test_weights_files(tmp_path):
     with pytest.raises(ValueError, match=r"\.weights\.seqattn"):
         a.save_weights(tmp_path / "w.h5")
     with pytest.raises(ValueError, match=r"end in `\.seqattn`"):
-        a.save(tmp_path / "m.keras")
+        a.save(tmp_path / "m.h5")
     with pytest.raises(ValueError, match=r"end in `\.seqattn`"):
         a.save(tmp_path / "m.weights.seqattn")
     with pytest.raises(seqattn.FileFormatError, match="w.weights.seqattn"):

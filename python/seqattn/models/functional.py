@@ -392,7 +392,9 @@ class Model(Trainer, DataAdapter):
     def save(self, filepath, overwrite=True):
         """Writes the model to one `.seqattn` file: architecture, weights, optimizer state and
         training state (epochs done, dropout and shuffling streams). The write is atomic: an
-        interrupted save leaves any previous file intact. `seqattn.load_model` reads it."""
+        interrupted save leaves any previous file intact. `seqattn.load_model` reads it.
+        A path ending in `.keras` writes a Keras 3 file instead (architecture and weights,
+        uncompiled), which `keras.saving.load_model` reads."""
         formats.native().save_model(self, filepath, overwrite)
 
     @_reads("save_weights")

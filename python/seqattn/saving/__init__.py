@@ -39,3 +39,4 @@ __all__ = ["MODEL_SUFFIX", "WEIGHTS_SUFFIX", "custom_object_scope", "get_registe
 
 # The models find this format here (they never import this package: it imports them).
 _formats.register("seqattn", sys.modules[__name__])
+from . import keras_format  # noqa: E402,F401  (registers the Keras `.keras` format)

@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 
-from .. import archive
+from .. import _formats, archive
 from ..layers import TextVectorization
 from ..utils import global_rng
 from .config import MODEL_SUFFIX, WEIGHTS_SUFFIX, compile_config, model_config
@@ -23,12 +23,12 @@ from .state import (
 )
 
 
-def _check_suffix(path, suffix, what, other=None):
+def _check_suffix(path, suffix, what, other=None, also=""):
     text = os.fspath(path)
     if not isinstance(text, str) or not text.endswith(suffix) or (
             other is not None and text.endswith(other)):
         raise ValueError(f"Invalid filepath extension for {what}: {text!r}. The file name must "
-                         f"end in `{suffix}`.")
+                         f"end in `{suffix}`{also}.")
 
 
 def save_weights(model, path, overwrite=True):
@@ -41,7 +41,11 @@ def save_weights(model, path, overwrite=True):
 
 
 def load_weights(model, path):
-    """Loads weights saved by `save_weights` or `save` into a model of the same architecture."""
+    """Loads weights saved by `save_weights` or `save` into a model of the same architecture.
+    A Keras 3 `.keras` or `.weights.h5` file is read in Keras's layout (keras_format)."""
+    if _is_keras_path(path) or (isinstance(os.fspath(path), str)
+                                and os.fspath(path).endswith(".weights.h5")):
+        return _formats.get("keras").load_weights(model, path)
     shown = os.fspath(path)
     arch = archive.read_archive(path)
     model._require_built("load_weights")
@@ -65,8 +69,12 @@ def _check_overwrite(path, overwrite):
 
 # ------------------------------------------------------------------ whole model
 def save_model(model, path, overwrite=True):
-    """`model.save(path)`: architecture, weights, optimizer and training state, atomically."""
-    _check_suffix(path, MODEL_SUFFIX, "model.save()", other=WEIGHTS_SUFFIX)
+    """`model.save(path)`: architecture, weights, optimizer and training state, atomically.
+    A `.keras` path writes a Keras 3 file instead (keras_format)."""
+    if _is_keras_path(path):
+        return _formats.get("keras").save_model(model, path, overwrite)
+    _check_suffix(path, MODEL_SUFFIX, "model.save()", other=WEIGHTS_SUFFIX,
+                  also=" (or `.keras` for a Keras 3 file)")
     _check_overwrite(path, overwrite)
     model._require_built("save")
     for layer in model.layers:
@@ -97,13 +105,21 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
     """Rebuilds a model saved by `model.save`: same architecture, weights, optimizer state and
     training state (so `fit(..., initial_epoch=...)` continues the run exactly). Loading never
     executes anything from the file, and leaves seqattn's global random generator as it was.
+    A `.keras` path reads a Keras 3 file instead (uncompiled; see saving/keras_format).
 
     custom_objects: {"Name": class} for custom layers the file names that were not registered
     with `seqattn.saving.register_keras_serializable` (Keras's argument). safe_mode is accepted
     for Keras code: a seqattn file holds no code, so loading is always safe.
     """
+    if _is_keras_path(path):  # a Keras 3 file (keras_format)
+        return _formats.get("keras").load_model(path, custom_objects, compile, safe_mode)
     with custom_object_scope(custom_objects):
         return _load_model(path, compile)
+
+
+def _is_keras_path(path):
+    text = os.fspath(path)
+    return isinstance(text, str) and text.endswith(".keras")
 
 
 def _load_model(path, compile):
