@@ -135,28 +135,39 @@ def _library_version() -> str:
 
 def _replace_atomically(path, write_members) -> None:
     """Writes a ZIP with `write_members(zipfile)` to a temp file, then os.replace()s it."""
+
+    def write(f):
+        zf = zipfile.ZipFile(f, "w")
+        try:
+            write_members(zf)
+        except BaseException:
+            # Close quietly (into the doomed temp file) so that the original exception,
+            # e.g. KeyboardInterrupt, is the one that propagates.
+            with contextlib.suppress(Exception):
+                zf.close()
+            raise
+        zf.close()
+
+    replace_file_atomically(path, write, "save")
+
+
+def replace_file_atomically(path, write, verb="save") -> str:
+    """Writes a file with `write(binary file object)` into a temp file beside `path`, fsyncs
+    it, then os.replace()s the target (and fsyncs the directory): an interrupted write leaves
+    any earlier file intact. Returns the path as given (a str)."""
     shown = os.fsdecode(path)
     if os.path.isdir(shown):
-        raise IsADirectoryError(errno.EISDIR, "Is a directory, cannot save over it", shown)
+        raise IsADirectoryError(errno.EISDIR, f"Is a directory, cannot {verb} over it", shown)
     target = os.path.realpath(shown)  # write through a symlink, as open(path, "wb") would
     directory = os.path.dirname(target)
     if not os.path.isdir(directory):
-        raise FileNotFoundError(errno.ENOENT, "No such directory to save into",
+        raise FileNotFoundError(errno.ENOENT, f"No such directory to {verb} into",
                                 os.path.dirname(shown) or directory)
     _remove_stale_temps(target)
     fd, temp = _create_temp(target)
     try:
         with os.fdopen(fd, "wb") as f:
-            zf = zipfile.ZipFile(f, "w")
-            try:
-                write_members(zf)
-            except BaseException:
-                # Close quietly (into the doomed temp file) so that the original exception,
-                # e.g. KeyboardInterrupt, is the one that propagates.
-                with contextlib.suppress(Exception):
-                    zf.close()
-                raise
-            zf.close()
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         with contextlib.suppress(FileNotFoundError):
@@ -168,6 +179,7 @@ def _replace_atomically(path, write_members) -> None:
             os.unlink(temp)
         raise
     _fsync_directory(directory)
+    return shown
 
 
 def _host_tag() -> str:
