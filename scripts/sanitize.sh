@@ -38,11 +38,9 @@
 #   is lost when the sanitizer aborts the process; with sys capture the report reaches the log.
 # * OpenMP stays on (libgomp works under ASan; no false positives were seen, so no suppressions).
 #
-# Tests left out of the default selection: the notebooks, plots, dataset loaders, downloads and
-# pad_sequences / reference oracle (no C++ in them); test_allocations (its own LD_PRELOAD malloc
-# probe cannot sit beside ASan's malloc); the slow end-to-end runs (cli, readme, learning,
-# real_data, and the examples' runs: token tagging, seq2seq, keras.io's text CNN: 15-40 s each
-# under ASan, nothing the layer and model tests do not reach).
+# Tests left out of the default selection: those listed in scripts/cpp_facing_ignores.txt (no
+# build-dependent C++ in them, or slow end-to-end runs the layer and model tests cover), and
+# test_allocations (its own LD_PRELOAD malloc probe cannot sit beside ASan's malloc).
 # The property suite (tests/test_properties.py) stays in: its random arrays under ASan are
 # the fuzzing of the boundary (about a minute; its children skip their address-space limit,
 # which ASan's reservations would break).
@@ -99,15 +97,9 @@ for arg in "$@"; do
   prev=$arg
 done
 if [ "$selection" = default ]; then
-  set -- tests \
-    --ignore=tests/test_notebooks.py --ignore=tests/test_plot.py \
-    --ignore=tests/test_datasets.py --ignore=tests/test_download.py \
-    --ignore=tests/test_pad_sequences.py --ignore=tests/test_reference.py \
-    --ignore=tests/test_allocations.py \
-    --ignore=tests/test_cli.py --ignore=tests/test_readme.py \
-    --ignore=tests/test_learning.py --ignore=tests/test_real_data.py \
-    --ignore=tests/test_token_tagging_example.py --ignore=tests/test_seq2seq_example.py \
-    --ignore=tests/test_keras_io_text_cnn.py "$@"
+  # shellcheck disable=SC2046  # one --ignore per line of the list
+  set -- tests $(grep -v '^#' scripts/cpp_facing_ignores.txt) \
+    --ignore=tests/test_allocations.py "$@"
 fi
 status=0
 "$venv/bin/python" -m pytest -q -p no:cacheprovider --capture=sys "$@" || status=$?
