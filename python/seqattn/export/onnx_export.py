@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import converters_attention, converters_core, converters_ops  # noqa: F401 (register)
 from .files import write_bytes_atomically
 from .onnx_graph import GraphBuilder
 from .registry import LayerCall, find

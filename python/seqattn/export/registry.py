@@ -19,8 +19,8 @@ def converter(*class_names):
 
 
 def find(layer):
-    """The converter of `layer`'s class (or of the seqattn class it derives from), or None."""
-    from . import converters_attention, converters_core, converters_ops  # noqa: F401 (register)
+    """The converter of `layer`'s class (or of the seqattn class it derives from), or None.
+    The converter modules register themselves when imported (onnx_export.py imports them)."""
     for cls in type(layer).__mro__:
         if cls.__module__.startswith("seqattn.") and cls.__name__ in _CONVERTERS:
             return _CONVERTERS[cls.__name__]
