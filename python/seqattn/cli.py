@@ -2,12 +2,14 @@
 
     python -m seqattn train --data imdb --epochs 2 --out imdb.seqattn
     python -m seqattn predict imdb.seqattn "a gripping, beautifully acted film"
+    python -m seqattn predict imdb.seqattn --input reviews.csv --text-column review
     mpirun -np 4 python -m seqattn train --data imdb --out imdb.seqattn   # data-parallel
 
 `train` reads the data, adapts a TextVectorization on the training texts, builds the model
 with the vectorizer as its first stage (so the saved file predicts on raw strings), trains
-with a progress bar, prints the held-out metrics and saves. `predict` prints, per text, the
-label, its probability and the tokens the last attention layer looked at most.
+with a progress bar, prints the held-out metrics and saves. `predict` (cli_predict.py) gives,
+per text, the label, its probability and the tokens the last attention layer looked at most,
+for texts given as arguments, in a CSV file or on standard input.
 
 Started by mpirun/mpiexec/srun (with mpi4py installed), `train` trains data-parallel over
 the ranks (seqattn.distributed): --batch-size is per rank, threads default to this machine's
@@ -23,6 +25,9 @@ import sys
 import time
 
 import numpy as np
+
+from . import cli_predict
+from .cli_predict import positive_int as _positive_int
 
 # name: (embedding width C, attention heads, feed-forward width, encoder blocks)
 MODELS = {
@@ -83,28 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="continue training the model saved at PATH (by train, after any "
                             "epoch) up to --epochs; the data options must match its run")
 
-    predict = sub.add_parser(
-        "predict", help="classify texts with a saved model",
-        description="Print the label, its probability and the most-attended tokens for each "
-                    "text, using a model saved by `train`.")
-    predict.add_argument("model", help="a .seqattn file written by `train` or model.save()")
-    predict.add_argument("texts", nargs="+", help="one or more texts (quote each one)")
-    predict.add_argument("--top", type=_positive_int, default=5,
-                         help="how many attended tokens to show (default: 5)")
+    cli_predict.add_parser(sub)
     return parser
 
 
 # ------------------------------------------------------------------ validation
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
-    return value
-
-
 def _positive_float(text):
     try:
         value = float(text)
@@ -293,48 +281,12 @@ def _train(args, strategy, say) -> int:
     return 0
 
 
-# --------------------------------------------------------------------- predict
-def predict(args) -> int:
-    import seqattn
-    from .layers import MultiHeadAttention
-    from .text import TextVectorization
-    model = seqattn.load_model(args.model)
-    if model.inputs[0].dtype != "string" or not any(
-            isinstance(l, TextVectorization) for l in model.layers):
-        raise ValueError(f"{args.model}: this model reads token ids, not text; `predict` needs "
-                         "a model whose first stage is a TextVectorization (as `train` builds).")
-    probs = np.asarray(model.predict(args.texts, verbose=0))
-    has_attention = any(isinstance(n.layer, MultiHeadAttention) for n in model._nodes)
-    for b, text in enumerate(args.texts):
-        if probs.shape[-1] == 1:
-            p = float(probs[b, 0])
-            label, confidence = ("positive", p) if p >= 0.5 else ("negative", 1.0 - p)
-        else:
-            k = int(np.argmax(probs[b]))
-            label, confidence = f"class {k}", float(probs[b, k])
-        print(f"{label}\t{confidence:.3f}\t{text}")
-        if has_attention:
-            print("    attended: " + _top_tokens(model, text, args.top))
-    return 0
-
-
-def _top_tokens(model, text, top):
-    """The `top` tokens the last attention layer looked at most (see importance.py)."""
-    from .importance import token_importance
-    try:
-        tokens, importances, _ = token_importance(model, text)
-    except ValueError:  # no known token in the text
-        return "(no known tokens)"
-    order = np.argsort(-importances, kind="stable")[:top]
-    return ", ".join(f"{tokens[i]} ({importances[i]:.2f})" for i in order)
-
-
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from .archive import FileFormatError
     try:
-        return train(args) if args.command == "train" else predict(args)
+        return train(args) if args.command == "train" else cli_predict.predict(args)
     except (OSError, FileFormatError, ValueError, TypeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
