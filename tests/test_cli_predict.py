@@ -70,6 +70,7 @@ def test_arguments_flag_unknown_texts_instead_of_guessing(model_path, capsys):
     (["--input", "{empty}"], "has a header but no rows"),
     ([], "give texts as arguments, or --input PATH"),
     (["a text", "--input", "{csv}"], "not both"),
+    (["a text", "--output", "out.csv"], "--output writes the CSV of --input"),
     (["--input", "{csv}", "--output", "/nonexistent/dir/out.csv"], "--output /nonexistent"),
 ])
 def test_errors_name_the_flag(model_path, tmp_path, monkeypatch, capsys, args, message):

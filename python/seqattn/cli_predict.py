@@ -62,6 +62,9 @@ def read_texts(args) -> list[str]:
         if not args.texts:
             raise ValueError("predict: give texts as arguments, or --input PATH (a CSV file, "
                              "or - for one text per line on standard input).")
+        if args.output is not None:
+            raise ValueError("--output writes the CSV of --input; texts given as arguments "
+                             "print to the terminal.")
         return list(args.texts)
     if args.texts:
         raise ValueError("predict: give texts as arguments or --input, not both.")
