@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pytest
 
+from conftest import assert_gradient_matches_loss
 import seqattn
 from seqattn import layers
 
@@ -74,21 +75,7 @@ def test_gradient_is_the_finite_difference_of_the_masked_loss(rng):
     model = _tagger()
     model.compile(loss="sparse_categorical_crossentropy")
     ids, y = _data(rng)
-    _, grads = model._compute_gradients(ids, y)
-    weights = model.get_weights()
-    direction = [rng.standard_normal(w.shape).astype(np.float32) for w in weights]
-    norm = np.sqrt(sum(float(np.sum(d * d)) for d in direction))
-    direction = [d / norm for d in direction]
-    analytic = sum(float(np.sum(g * d)) for g, d in zip(grads, direction))
-    eps = 1e-2
-
-    def loss_at(t):
-        model.set_weights([w + t * d for w, d in zip(weights, direction)])
-        return model.evaluate(ids, y, verbose=0)
-
-    numeric = (loss_at(eps) - loss_at(-eps)) / (2 * eps)
-    model.set_weights(weights)
-    assert analytic == pytest.approx(numeric, rel=1e-2, abs=1e-4)
+    assert_gradient_matches_loss(model, ids, y, rng)
 
 
 def test_a_fully_padded_batch_has_zero_loss_and_gradient():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import reference as ref
-from conftest import assert_close
+from conftest import assert_close, assert_gradient_matches_loss
 import seqattn
 from seqattn import layers
 
@@ -122,21 +122,7 @@ def test_gradients_are_finite_differences_of_the_loss(rng):
     model.compile(loss="sparse_categorical_crossentropy")
     src, tgt = _ids(rng, 3, 6, V_SRC), _ids(rng, 3, 5, V_TGT)
     y = rng.integers(0, V_TGT, (3, 5))
-    _, grads = model._compute_gradients([src, tgt], y)
-    weights = model.get_weights()
-    direction = [rng.standard_normal(w.shape) for w in weights]
-    norm = np.sqrt(sum(float(np.sum(d * d)) for d in direction))
-    direction = [(d / norm).astype(np.float32) for d in direction]
-    analytic = sum(float(np.sum(g * d)) for g, d in zip(grads, direction))
-    eps = 1e-2
-
-    def loss_at(t):
-        model.set_weights([w + t * d for w, d in zip(weights, direction)])
-        return model.evaluate([src, tgt], y, verbose=0)
-
-    numeric = (loss_at(eps) - loss_at(-eps)) / (2 * eps)
-    model.set_weights(weights)
-    assert analytic == pytest.approx(numeric, rel=1e-2, abs=1e-4)
+    assert_gradient_matches_loss(model, [src, tgt], y, rng)
 
 
 def test_keras_hub_weights_summary_config_and_saving(rng, tmp_path):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import reference as ref
-from conftest import assert_close
+from conftest import assert_close, assert_gradient_matches_loss
 import seqattn
 from seqattn import layers
 
@@ -69,23 +69,7 @@ def test_whole_model_gradients_are_finite_differences_of_the_loss(rng):
     ids = rng.integers(1, 30, (3, 7))
     ids[0, 4:] = 0
     y = rng.integers(0, 2, 3)
-    loss, grads = model._compute_gradients(ids, y)
-    weights = model.get_weights()
-    assert len(grads) == len(weights)
-    # Directional derivative along a random direction, float32 central differences.
-    direction = [rng.standard_normal(w.shape) for w in weights]
-    norm = np.sqrt(sum(float(np.sum(d * d)) for d in direction))
-    direction = [(d / norm).astype(np.float32) for d in direction]  # a unit step overall
-    analytic = sum(float(np.sum(g * d)) for g, d in zip(grads, direction))
-    eps = 1e-2
-
-    def loss_at(t):
-        model.set_weights([w + t * d for w, d in zip(weights, direction)])
-        return model.evaluate(ids, y, verbose=0)
-
-    numeric = (loss_at(eps) - loss_at(-eps)) / (2 * eps)
-    model.set_weights(weights)
-    assert analytic == pytest.approx(numeric, rel=1e-2, abs=1e-4)
+    assert_gradient_matches_loss(model, ids, y, rng)
 
 
 def test_padding_mask_survives_stacked_blocks():

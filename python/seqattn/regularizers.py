@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from ._config_object import ConfigObject
+from ._config_object import ConfigObject, deserialize_object, serialize_object
 
 
 def _coefficient(name, value, owner):
@@ -89,37 +89,18 @@ __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "seria
 
 
 def serialize(regularizer):
-    if regularizer is None:
-        return None
-    if type(regularizer).__name__ in _CLASSES and isinstance(regularizer, Regularizer):
-        return {"module": "keras.regularizers", "class_name": type(regularizer).__name__,
-                "config": regularizer.get_config(), "registered_name": None}
-    raise ValueError(f"Cannot serialize the regularizer {regularizer!r}: only L1, L2 and L1L2 "
-                     "can be saved in a config.")
+    return serialize_object(regularizer, "regularizer", "keras.regularizers", _CLASSES,
+                            "L1, L2 and L1L2")
 
 
 def deserialize(config):
-    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
-        raise ValueError(f"A regularizer config is a dict with 'class_name' and 'config'; "
-                         f"received {config!r}")
-    cls = _CLASSES.get(config["class_name"]) or _ALIASES.get(config["class_name"])
-    if cls is None:
-        raise ValueError(f"Unknown regularizer class {config['class_name']!r}. Valid names: "
-                         "L1, L2, L1L2.")
-    inner = config.get("config") or {}
-    if not isinstance(inner, dict):
-        raise ValueError(f"The 'config' of regularizer {config['class_name']} must be a dict; "
-                         f"received {inner!r}")
-    try:
-        return cls(**inner)
-    except TypeError as e:
-        raise ValueError(f"Bad config for regularizer {config['class_name']}: {e}") from None
+    return deserialize_object(config, "regularizer", _CLASSES, _ALIASES, "L1, L2, L1L2.")
 
 
 def get(identifier):
     """Keras `regularizers.get`: "l1", "l2" (coefficient 0.01), "l1_l2" (both 0),
-    "L1"/"L2"/"L1L2", a config dict or a Regularizer; None gives None. seqattn computes penalties in C++, so
-    arbitrary callables are refused (a ValueError says so)."""
+    "L1"/"L2"/"L1L2", a config dict or a Regularizer; None gives None. seqattn computes
+    penalties in C++, so arbitrary callables are refused (a ValueError says so)."""
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
     if isinstance(identifier, str):

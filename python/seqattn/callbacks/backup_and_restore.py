@@ -10,7 +10,7 @@ import tempfile
 from .. import _formats
 from ..archive import FileFormatError
 from .base import Callback
-from .monitor import _boolean, _path
+from .monitor import BatchFrequency, _boolean, _path
 
 
 class BackupAndRestore(Callback):
@@ -60,14 +60,12 @@ class BackupAndRestore(Callback):
         self.delete_checkpoint = _boolean(owner, "delete_checkpoint", delete_checkpoint)
         self._path = os.path.join(self.backup_dir, self._LATEST)
         self._prev_path = self._path + ".bkp"
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = 0
+        self._batches = BatchFrequency(self.save_freq)
         self._current_epoch = 0
 
     # ------------------------------------------------------------------ restore
     def on_train_begin(self, logs=None):
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = 0
+        self._batches.reset()
         if not os.path.exists(self._path):
             return
         native = _formats.native()
@@ -86,20 +84,10 @@ class BackupAndRestore(Callback):
         self._current_epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.save_freq == "epoch":
-            return
-        if batch <= self._last_batch_seen:  # a new epoch (batches are 0-based)
-            added = batch + 1
-        else:
-            added = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += added
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
+        if self.save_freq != "epoch" and self._batches.due(batch):
             self._save(self._current_epoch)  # resumes at the start of this epoch
 
     def on_epoch_end(self, epoch, logs=None):
-        self._last_batch_seen = 0
         if self.save_freq == "epoch":
             self._save(epoch + 1)
 

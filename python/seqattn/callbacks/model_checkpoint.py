@@ -6,7 +6,7 @@ import numbers
 import os
 import warnings
 
-from .monitor import _MonitorCallback, _boolean, _optional_finite, _path, _verbose
+from .monitor import BatchFrequency, _MonitorCallback, _boolean, _optional_finite, _path, _verbose
 
 
 # ---------------------------------------------------------------- ModelCheckpoint
@@ -68,34 +68,19 @@ class ModelCheckpoint(_MonitorCallback):
             raise ValueError(f"The filepath provided must end in `{MODEL_SUFFIX}` (seqattn model "
                              f"format; `{WEIGHTS_SUFFIX}` is for weights only, with "
                              f"save_weights_only=True). Received: filepath={self.filepath}")
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = None
+        self._batches = BatchFrequency(self.save_freq)
         self._current_epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        if self._should_save_on_batch(batch):
+        if self.save_freq != "epoch" and self._batches.due(batch):
             self._save_model(self._current_epoch, batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_freq == "epoch":
             self._save_model(epoch, None, logs)
-
-    def _should_save_on_batch(self, batch) -> bool:
-        if self.save_freq == "epoch":
-            return False
-        if self._last_batch_seen is None or batch <= self._last_batch_seen:
-            added = batch + 1  # a new epoch: batches are 0-based
-        else:
-            added = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += added
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
 
     def _get_file_path(self, epoch, batch, logs) -> str:
         logs = logs or {}

@@ -12,6 +12,32 @@ import numpy as np
 from .base import Callback
 
 
+class BatchFrequency:
+    """Keras's `save_freq=<int>`: due() is True once every `freq` batches, counted across
+    epochs (fit numbers batches from 0 in each epoch, so a batch number that does not grow
+    starts a new epoch)."""
+
+    def __init__(self, freq):
+        self.freq = freq
+        self.reset()
+
+    def reset(self):
+        self._since_last = 0
+        self._last_batch = None
+
+    def due(self, batch) -> bool:
+        if self._last_batch is None or batch <= self._last_batch:
+            added = batch + 1
+        else:
+            added = batch - self._last_batch
+        self._since_last += added
+        self._last_batch = batch
+        if self._since_last >= self.freq:
+            self._since_last = 0
+            return True
+        return False
+
+
 # ------------------------------------------------------------------ argument checks
 def _non_negative_int(owner, name, value) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:

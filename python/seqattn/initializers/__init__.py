@@ -10,6 +10,7 @@ from seqattn's global generator (`seqattn.utils.set_random_seed`); seeded ones f
 
 from __future__ import annotations
 
+from .._config_object import deserialize_object, serialize_object
 from .constant import Constant, Identity, Initializer, Ones, Zeros, compute_fans
 from .random import (GlorotNormal, GlorotUniform, HeNormal, HeUniform, LecunNormal,
                      LecunUniform, Orthogonal, RandomNormal, RandomUniform, TruncatedNormal,
@@ -45,31 +46,13 @@ __all__ = ["Initializer", "compute_fans", "get", "serialize", "deserialize", *_C
 def serialize(initializer):
     """Keras's form: {"class_name": ..., "config": {...}} (None stays None). A plain callable
     cannot be written to a file, so it raises."""
-    if initializer is None:
-        return None
-    if isinstance(initializer, Initializer) and type(initializer).__name__ in _CLASSES:
-        return {"module": "keras.initializers", "class_name": type(initializer).__name__,
-                "config": initializer.get_config(), "registered_name": None}
-    raise ValueError(f"Cannot serialize the initializer {initializer!r}: only seqattn/Keras "
-                     f"initializers ({', '.join(sorted(_CLASSES))}) can be saved in a config.")
+    return serialize_object(initializer, "initializer", "keras.initializers", _CLASSES,
+                            f"seqattn/Keras initializers ({', '.join(sorted(_CLASSES))})")
 
 
 def deserialize(config):
-    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
-        raise ValueError(f"An initializer config is a dict with 'class_name' and 'config'; "
-                         f"received {config!r}")
-    cls = _CLASSES.get(config["class_name"]) or _ALIASES.get(config["class_name"])
-    if cls is None:
-        raise ValueError(f"Unknown initializer class {config['class_name']!r}. Valid names: "
-                         + ", ".join(sorted(_CLASSES)))
-    inner = config.get("config") or {}
-    if not isinstance(inner, dict):
-        raise ValueError(f"The 'config' of initializer {config['class_name']} must be a dict; "
-                         f"received {inner!r}")
-    try:
-        return cls.from_config(dict(inner))
-    except TypeError as e:
-        raise ValueError(f"Bad config for initializer {config['class_name']}: {e}") from None
+    return deserialize_object(config, "initializer", _CLASSES, _ALIASES,
+                              ", ".join(sorted(_CLASSES)))
 
 
 def get(identifier):
