@@ -683,3 +683,65 @@ def test_adapt_and_call_are_not_accidentally_slow():
     elapsed = time.perf_counter() - start
     assert out.shape == (4000, 200) and vec.vocabulary_size() == 10000
     assert elapsed < 30.0, elapsed
+
+
+# ------------------------------------------------------------------ truncation="pre"
+
+
+def test_truncation_pre_keeps_the_last_tokens_and_pads_at_the_end():
+    vec = TextVectorization(output_sequence_length=5, truncation="pre")
+    vec.adapt(CORPUS)
+    # Worked by hand from the vocabulary above: "the cat sat on the mat" keeps its last five.
+    np.testing.assert_array_equal(vec(CORPUS), [[4, 6, 8, 2, 7],
+                                                [2, 5, 6, 0, 0],
+                                                [3, 4, 3, 5, 0]])
+    np.testing.assert_array_equal(vec(["", "cat"]), [[0] * 5, [4, 0, 0, 0, 0]])
+    assert vec.truncation == "pre" and TextVectorization().truncation == "post"
+
+
+@pytest.mark.parametrize("options", [{}, {"ngrams": 2}, {"ngrams": (2, 1)},
+                                     {"split": "character"}, {"split": str.split}])
+def test_truncation_pre_equals_the_tail_of_the_untruncated_output(options):
+    # The oracle: vectorize without a length, then keep each row's last L ids (what
+    # pad_sequences(truncating="pre", padding="post") does to that output).
+    rng = np.random.RandomState(3)
+    words = ["a", "b", "cd", "e", "Fg", "h."]
+    texts = [" ".join(rng.choice(words, rng.randint(0, 14))) for _ in range(60)]
+    full = TextVectorization(**options)
+    full.adapt(texts)
+    vocab = full.get_vocabulary()
+    for length in (1, 3, 7, 40):
+        vec = TextVectorization(output_sequence_length=length, truncation="pre",
+                                vocabulary=vocab[2:], **options)
+        out = vec(texts)
+        for text, row in zip(texts, out.tolist()):
+            ids = [i for i in full([text])[0].tolist() if i != 0]
+            tail = ids[-length:] if ids else []
+            assert row == tail + [0] * (length - len(tail)), (text, length)
+
+
+def test_truncation_in_config_and_model_files(tmp_path):
+    vec = TextVectorization(50, output_sequence_length=3, truncation="pre", name="tv_pre")
+    vec.adapt(CORPUS)
+    config = vec.get_config()
+    assert config["truncation"] == "pre"
+    clone = TextVectorization.from_config(json.loads(json.dumps(config)))
+    np.testing.assert_array_equal(clone(CORPUS), vec(CORPUS))
+    # An older config (no "truncation" key) keeps the Keras behaviour.
+    old = {k: v for k, v in config.items() if k != "truncation"}
+    assert TextVectorization.from_config(old).truncation == "post"
+    inp = seqattn.Input(shape=(), dtype="string")
+    h = layers.Embedding(vec.vocabulary_size(), 4, mask_zero=True)(vec(inp))
+    model = seqattn.Model(inp, layers.Dense(1, activation="sigmoid")(
+        layers.GlobalAveragePooling1D()(h)))
+    model.save(tmp_path / "pre.seqattn")
+    loaded = seqattn.load_model(tmp_path / "pre.seqattn")
+    assert loaded.get_layer("tv_pre").truncation == "pre"
+    np.testing.assert_array_equal(loaded.predict(CORPUS, verbose=0),
+                                  model.predict(CORPUS, verbose=0))
+
+
+@pytest.mark.parametrize("bad", ["PRE", "start", None, 1, ["pre"]])
+def test_bad_truncation_names_the_argument(bad):
+    with pytest.raises(ValueError, match="truncation.*'pre'.*'post'"):
+        TextVectorization(truncation=bad)
