@@ -283,3 +283,31 @@ def test_saving_needs_a_trained_tokenizer(tmp_path):
     out = layers.Dense(1)(layers.GlobalAveragePooling1D()(layers.Embedding(4, 2)(vec(text))))
     with pytest.raises(ValueError, match="SubwordTokenizer.*not trained"):
         seqattn.Model(text, out).save(tmp_path / "m.seqattn")
+
+
+def test_import_seqattn_never_imports_tokenizers():
+    import subprocess
+    code = "import sys, seqattn; assert 'tokenizers' not in sys.modules, 'tokenizers imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_onnx_vocabulary_file_holds_the_tokenizer(tmp_path):
+    """The JSON beside the .onnx graph carries the trained tokenizer: `tokenizers` alone
+    (Tokenizer.from_str) or text_vectorizers() rebuild the ids the graph takes."""
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    m = _model("bpe")
+    written = seqattn.export.to_onnx(m, tmp_path / "m.onnx")
+    doc = json.loads((tmp_path / "m.vocabulary.json").read_text(encoding="utf-8"))
+    split = doc["inputs"]["text"]["config"]["split"]
+    assert split["class_name"] == "SubwordTokenizer"
+    other_side = tokenizers.Tokenizer.from_str(split["config"]["tokenizer"])
+    assert other_side.encode("great plot", add_special_tokens=False).tokens == \
+        m.get_layer("vec").split("great plot")
+    rebuilt = seqattn.export.vocabulary.text_vectorizers(written[1])["text"]
+    x = ["a great film", "dull unseen plotting", ""]
+    ids = rebuilt(x)
+    np.testing.assert_array_equal(ids, m.get_layer("vec")(x))
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"text": ids})[0]
+    np.testing.assert_allclose(got, m.predict(np.array(x), verbose=0), atol=1e-5, rtol=0)
