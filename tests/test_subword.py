@@ -311,3 +311,25 @@ def test_onnx_vocabulary_file_holds_the_tokenizer(tmp_path):
     session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
     got = session.run(None, {"text": ids})[0]
     np.testing.assert_allclose(got, m.predict(np.array(x), verbose=0), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("kind", ["wordpiece", "bpe"])
+def test_cli_trains_with_a_subword_tokenizer(tmp_path, capsys, kind):
+    from seqattn import cli
+    out = tmp_path / "sub.seqattn"
+    assert cli.main(["train", "--data", "builtin", "--epochs", "1", "--out", str(out),
+                     "--verbose", "0", "--threads", "1", "--tokenizer", kind,
+                     "--subword-vocab-size", "400"]) == 0
+    assert "validation: loss" in capsys.readouterr().out
+    model = seqattn.load_model(out)
+    vec = model.get_layer("vectorizer")
+    assert vec.split.model == kind and vec.split.vocabulary_size == 400
+    assert cli.main(["predict", str(out), "the acting was superb"]) == 0
+    assert capsys.readouterr().out.split("\t")[0] in ("positive", "negative")
+
+
+def test_cli_bpe_vocab_size_error(capsys):
+    from seqattn import cli
+    assert cli.main(["train", "--data", "builtin", "--tokenizer", "bpe",
+                     "--subword-vocab-size", "100"]) == 2
+    assert "--subword-vocab-size must be at least 256" in capsys.readouterr().err
