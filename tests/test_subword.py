@@ -158,7 +158,8 @@ def _inner_edits(tokenizer_json):
     """Crafted tokenizer JSONs: pipeline parts swapped for others (a regex Replace, a
     post-processor, another model kind), vocabularies broken, text that is not JSON."""
     doc = json.loads(tokenizer_json)
-    edits = {"not json": "{", "empty": "", "list": "[]", "huge nesting": "[" * 500 + "]" * 500}
+    edits = {"not json": "{", "empty": "", "list": "[]", "huge nesting": "[" * 500 + "]" * 500,
+             "deeper than the stack": "[" * 200_000 + "]" * 200_000}
 
     def edit(name, change):
         copy = json.loads(tokenizer_json)

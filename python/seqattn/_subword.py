@@ -165,8 +165,8 @@ class SubwordTokenizer:
         the learned vocabulary (and merges). Any problem is a ValueError."""
         try:
             doc = json.loads(text)
-        except ValueError as e:
-            raise ValueError(f"`tokenizer` is not valid JSON: {e}") from None
+        except (ValueError, RecursionError) as e:  # a crafted depth overflows json's parser
+            raise ValueError(f"`tokenizer` is not valid JSON: {str(e)[:200]}") from None
         expected = json.loads(self._untrained().to_str())
         if not isinstance(doc, dict) or set(doc) != set(expected):
             raise ValueError("`tokenizer` must be the JSON object of a trained tokenizer with "
