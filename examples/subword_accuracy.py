@@ -4,8 +4,9 @@ the README's settings otherwise (examples/accuracy.sh), and the validation accur
 run, then a Markdown table of mean and spread (min-max).
 
 Usage: python examples/subword_accuracy.py [--data-dir ../shared/data] [--threads 1]
-Needs `pip install ".[subword]"`. About 4 minutes on one core (measured 3 min 40 s). SST-2 is validated on GLUE dev,
-MR on its fixed 10% held-out split (seqattn.datasets.mr); nothing here is tuned on them.
+Needs `pip install ".[subword]"`. About 4 minutes on one core (measured 3 min 40 s).
+SST-2 is validated on GLUE dev, MR on its fixed 10% held-out split (seqattn.datasets.mr);
+nothing here is tuned on them.
 """
 
 import argparse
