@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "sst2/mr, 24 for builtin)")
     train.add_argument("--vocab-size", type=_positive_int, default=20000,
                        help="vocabulary size including padding and [UNK] (default: 20000)")
+    train.add_argument("--tokenizer", choices=("word", "wordpiece", "bpe"), default="word",
+                       help="word: whitespace-separated words; wordpiece, bpe: subword pieces "
+                            "learned from the training texts (seqattn.text.SubwordTokenizer, "
+                            'needs pip install "seqattn[subword]") (default: word)')
+    train.add_argument("--subword-vocab-size", type=_positive_int, default=8000,
+                       help="subword pieces the wordpiece/bpe tokenizer learns (default: 8000)")
     train.add_argument("--learning-rate", type=_positive_float, default=1e-3,
                        help="Adam learning rate (default: 1e-3)")
     train.add_argument("--dropout", type=_rate, default=0.1, help="dropout rate (default: 0.1)")
@@ -236,8 +242,14 @@ def _train(args, strategy, say) -> int:
                                                               args.validation_split, args.seed)
     num_classes = max(2, int(labels.max()) + 1)
     maxlen = args.maxlen or default_len
+    split = "whitespace"
+    if args.tokenizer != "word":
+        if args.tokenizer == "bpe" and args.subword_vocab_size < 256:
+            raise ValueError("--subword-vocab-size must be at least 256 with --tokenizer bpe "
+                             f"(its 256 bytes), received {args.subword_vocab_size}")
+        split = seqattn.text.SubwordTokenizer(args.tokenizer, args.subword_vocab_size)
     vectorizer = seqattn.text.TextVectorization(max_tokens=args.vocab_size,
-                                                output_sequence_length=maxlen,
+                                                output_sequence_length=maxlen, split=split,
                                                 strip_html=True, name="vectorizer")
     vectorizer.adapt(texts)
     say(f"seqattn {seqattn.__version__} | {seqattn.get_num_threads()} threads | data "

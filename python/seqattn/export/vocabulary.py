@@ -4,6 +4,9 @@ ONNX has no standard tokenizer, so the graph starts from token ids; this JSON fi
 what turns text into those ids: per graph input, the vectorizer's config (vocabulary
 included, id i = vocabulary[i]; 0 = padding, 1 = "[UNK]"). `text_vectorizers(path)` rebuilds
 the seqattn layers from it, so `vectorizer(texts)` gives the ids the graph expects.
+A vectorizer that splits with a SubwordTokenizer has its trained HuggingFace tokenizer in
+`config.split.config.tokenizer` (the JSON text `tokenizers.Tokenizer.from_str` reads), so
+another language's `tokenizers` binding can split the standardized text the same way.
 """
 
 from __future__ import annotations
@@ -37,7 +40,9 @@ def vocabulary_document(vectorizers: dict) -> bytes:
                         "vocabulary_size": layer.vocabulary_size()}
     doc = {"format": FORMAT, "version": VERSION,
            "note": "The ONNX graph takes token ids (int32, shape (B, L)); these vectorizers "
-                   "make them from text: id i is vocabulary[i], 0 is padding, 1 is [UNK].",
+                   "make them from text: id i is vocabulary[i], 0 is padding, 1 is [UNK]. A "
+                   "split of class SubwordTokenizer holds a HuggingFace tokenizers JSON "
+                   "(Tokenizer.from_str) that splits the standardized text into tokens.",
            "inputs": inputs}
     return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 

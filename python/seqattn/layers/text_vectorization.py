@@ -16,6 +16,7 @@ import numpy as np
 from .._text_processing import (
     _Index, _RESERVED, _SPLIT_MODES, _STANDARDIZE_MODES, _check_mode, _describe,
     _most_frequent, _ngram_counts, _ngram_widths, _ngrams, _standardize_builtin, _strip_html,)
+from .._subword import SubwordTokenizer, _split_config, _split_from_config
 from .base import Layer, Node, SymbolicTensor, is_symbolic
 
 
@@ -80,7 +81,9 @@ class TextVectorization(Layer):
             whitespace, including the no-break space U+00A0, U+3000 and line
             breaks; runs of it count once), ``"character"`` (every character,
             including spaces, is a token), None (the whole standardized string
-            is one token), or a callable ``str -> list[str]``. Whitespace
+            is one token), a ``seqattn.text.SubwordTokenizer`` (WordPiece or BPE
+            pieces, trained by ``adapt``, saved with the model), or a callable
+            ``str -> list[str]``. Whitespace
             splitting does not segment text written without spaces (Chinese,
             Japanese): there use ``"character"`` or a callable.
         ngrams: None (default), an int n >= 1 (all sizes 1..n, so ``2`` means
@@ -315,6 +318,9 @@ class TextVectorization(Layer):
                 f"adapt() of layer '{self.name}' received an empty list of texts; "
                 "it needs at least one text to build a vocabulary.")
         k = None if self.max_tokens is None else self.max_tokens - len(_RESERVED)
+        if isinstance(self.split, SubwordTokenizer) and not self.split.trained:
+            # The subword vocabulary is learned from the texts as the tokenizer will see them.
+            self.split.train(map(self._standardize, texts))
         if self.split == "whitespace" and self._widths is None:
             # One split over the joined standardized texts gives the same
             # tokens as splitting each text ("\n" is whitespace), with far
@@ -327,7 +333,10 @@ class TextVectorization(Layer):
             counts = Counter(chain.from_iterable(map(self._tokenize, texts)))
         for reserved in _RESERVED:
             counts.pop(reserved, None)
-        self._set_tokens(_most_frequent(counts, k))
+        tokens = _most_frequent(counts, k)
+        if isinstance(self.split, SubwordTokenizer):
+            tokens = self.split._with_unseen_pieces(tokens, k, _RESERVED)
+        self._set_tokens(tokens)
 
     def set_vocabulary(self, vocabulary):
         """Set the vocabulary from a list (or 1-D array) of str tokens.
@@ -462,7 +471,7 @@ class TextVectorization(Layer):
             "max_tokens": self.max_tokens,
             "output_sequence_length": self.output_sequence_length,
             "standardize": self.standardize,
-            "split": self.split,
+            "split": _split_config(self.split),
             "ngrams": list(self.ngrams) if isinstance(self.ngrams, tuple) else self.ngrams,
             "strip_html": self.strip_html,
             "output_mode": self.output_mode,
@@ -472,6 +481,8 @@ class TextVectorization(Layer):
 
     @classmethod
     def from_config(cls, config):
+        if isinstance(config, dict) and isinstance(config.get("split"), dict):
+            config = {**config, "split": _split_from_config(config["split"])}
         return cls(**config)
 
     def __repr__(self):

@@ -218,6 +218,10 @@ def _check_vectorizer_config(reader, field, config, in_model_file):
     refuses a vectorizer without one)."""
     if in_model_file:
         reader.list(_join(field, "vocabulary"), config.get("vocabulary"))
+        split = config.get("split")
+        if isinstance(split, dict) and isinstance(split.get("config"), dict):
+            # A SubwordTokenizer's (SubwordTokenizer.from_config checks the rest): trained.
+            reader.string(_join(field, "split.config.tokenizer"), split["config"].get("tokenizer"))
     length = config.get("output_sequence_length")
     if length is not None:
         reader.integer(_join(field, "output_sequence_length"), length, 1, _MAX_DIM + 1)

@@ -83,6 +83,10 @@ def save_model(model, path, overwrite=True):
                              f"'{layer.name}' has no vocabulary yet (call `adapt(texts)` or "
                              f"`set_vocabulary(tokens)` first). A saved model must be able to "
                              f"read texts.")
+        if isinstance(layer, TextVectorization) and getattr(layer.split, "trained", True) is False:
+            raise ValueError(f"Model '{model.name}' cannot be saved: the SubwordTokenizer of its "
+                             f"TextVectorization '{layer.name}' is not trained yet (call "
+                             f"`adapt(texts)` first).")
     arrays = _weight_arrays(model)
     state = {"weights": _weight_manifest(model), "epoch": model._epoch,
              "shuffle_rng": None if model._rng is None else model._rng.bit_generator.state,
