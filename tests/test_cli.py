@@ -12,7 +12,8 @@ from seqattn import cli
 
 TRAIN_OPTIONS = ["--data", "--data-dir", "--text-column", "--label-column", "--model",
                  "--epochs", "--batch-size", "--maxlen", "--vocab-size", "--learning-rate",
-                 "--dropout", "--validation-split", "--seed", "--threads", "--out", "--verbose"]
+                 "--dropout", "--validation-split", "--seed", "--threads", "--out", "--verbose",
+                 "--truncation", "--tokenizer"]
 
 
 def test_help_documents_every_option():
@@ -29,6 +30,7 @@ def test_help_documents_every_option():
 @pytest.mark.parametrize("argv,message", [
     (["train", "--data", "builtin", "--epochs", "0"], "expected a positive integer, received '0'"),
     (["train", "--data", "builtin", "--model", "huge"], "invalid choice: 'huge'"),
+    (["train", "--data", "builtin", "--truncation", "middle"], "invalid choice: 'middle'"),
     (["train", "--data", "builtin", "--validation-split", "1.5"], "fraction in (0, 1)"),
     (["train", "--data", "builtin", "--learning-rate", "nan"], "positive number"),
     (["train"], "the following arguments are required: --data"),
@@ -111,3 +113,69 @@ def test_missing_dataset_folder_hints_at_data_dir(tmp_path, monkeypatch, capsys)
     assert "SST-2" in err and "hint: pass --data-dir DIR, the folder that holds sst2/" in err
     assert cli.main(["train", "--data", "mr", "--data-dir", str(tmp_path)]) == 2
     assert "hint" not in capsys.readouterr().err  # the user chose the folder: no hint
+
+
+# ------------------------------------------------------------------ defaults (issue 18)
+
+
+def _settings(argv):
+    return cli._settings(cli.build_parser().parse_args(["train"] + argv))
+
+
+@pytest.mark.parametrize("model,data,expected", [
+    # (maxlen, truncation, vocab_size, epochs, learning_rate, dropout), as cli_models documents
+    ("small", "imdb", (512, "pre", 20000, 2, 1e-3, 0.1)),
+    ("small", "reviews.csv", (512, "pre", 20000, 2, 1e-3, 0.1)),
+    ("small", "sst2", (64, "pre", 20000, 2, 1e-3, 0.1)),
+    ("small", "mr", (64, "pre", 20000, 3, 1e-3, 0.1)),
+    ("small", "builtin", (24, "pre", 20000, 8, 1e-3, 0.1)),
+    ("base", "imdb", (512, "pre", 20000, 2, 1e-3, 0.1)),
+    ("bow", "imdb", (1500, "post", 200000, 3, 3e-3, 0.0)),
+    ("bow", "mr", (128, "post", 200000, 3, 3e-3, 0.0)),
+])
+def test_defaults_per_model_and_data(model, data, expected):
+    got = _settings(["--data", data, "--model", model])
+    assert (got.maxlen, got.truncation, got.vocab_size, got.epochs, got.learning_rate,
+            got.dropout) == expected
+
+
+def test_flags_override_the_defaults_one_by_one():
+    got = _settings(["--data", "imdb", "--maxlen", "100", "--truncation", "post",
+                     "--epochs", "5", "--dropout", "0"])
+    assert (got.maxlen, got.truncation, got.epochs, got.dropout) == (100, "post", 5, 0.0)
+    assert (got.vocab_size, got.learning_rate) == (20000, 1e-3)   # left to the recipe
+
+
+def test_bag_of_ngrams_model_trains_saves_and_predicts(tmp_path, capsys):
+    out = tmp_path / "bow.seqattn"
+    assert cli.main(["train", "--data", "builtin", "--model", "bow", "--out", str(out),
+                     "--verbose", "0", "--threads", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "maxlen 48 (post)" in text
+    accuracy = float(text.split("accuracy ")[1].split()[0])
+    assert accuracy > 0.75   # a bag of word pairs reads the corpus's "not good" (0.85 measured)
+    model = seqattn.load_model(out)
+    vectorizer = model.get_layer("vectorizer")
+    assert vectorizer.ngrams == 2 and vectorizer.truncation == "post"
+    assert [type(layer).__name__ for layer in model.layers[1:]] == [
+        "Embedding", "GlobalAveragePooling1D", "Dense"]
+    assert cli.main(["predict", str(out), "not good at all"]) == 0
+    line = capsys.readouterr().out.splitlines()
+    assert len(line) == 1   # no attention layer: no "attended:" line
+    label, probability, echoed = line[0].split("\t")
+    prob = float(model.predict(["not good at all"], verbose=0)[0, 0])
+    assert float(probability) == pytest.approx(max(prob, 1 - prob), abs=1e-3)
+
+
+def test_learning_rate_decays_to_zero_along_a_cosine_over_the_run(tmp_path, capsys):
+    out = tmp_path / "m.seqattn"
+    assert cli.main(["train", "--data", "builtin", "--epochs", "2", "--batch-size", "64",
+                     "--truncation", "post", "--out", str(out), "--verbose", "0"]) == 0
+    model = seqattn.load_model(out)
+    steps = 2 * -(-6000 // 64)   # 2 epochs of the 6,000 training texts in batches of 64
+    schedule = seqattn.schedules.deserialize(model.optimizer.get_config()["learning_rate"])
+    assert type(schedule).__name__ == "CosineDecay"
+    assert schedule.get_config()["decay_steps"] == steps
+    assert schedule(0) == pytest.approx(1e-3) and schedule(steps // 2) == pytest.approx(0.5e-3)
+    assert model.optimizer.iterations == steps and model.optimizer.learning_rate == 0.0
+    assert model.get_layer("vectorizer").truncation == "post"

@@ -27,13 +27,9 @@ import time
 import numpy as np
 
 from . import cli_predict
+from .cli_models import MODEL_NAMES, build_model, recipe
 from .cli_predict import positive_int as _positive_int
 
-# name: (embedding width C, attention heads, feed-forward width, encoder blocks)
-MODELS = {
-    "small": (32, 2, 32, 1),   # the keras.io "Text classification with Transformer" sizes
-    "base": (256, 8, 1024, 2),  # issue 7's "base" workload
-}
 DATASETS = ("builtin", "imdb", "sst2", "mr")
 
 
@@ -58,25 +54,36 @@ def build_parser() -> argparse.ArgumentParser:
                        help="text column of a CSV/TSV (default: text for CSV, sentence for TSV)")
     train.add_argument("--label-column", default="label",
                        help="label column of a CSV/TSV: integers 0..K-1 (default: label)")
-    train.add_argument("--model", choices=sorted(MODELS), default="small",
-                       help="small: C=32, 2 heads, 1 block (keras.io sizes); base: C=256, "
-                            "8 heads, feed-forward 1024, 2 blocks (default: small)")
-    train.add_argument("--epochs", type=_positive_int, default=2, help="default: 2")
+    train.add_argument("--model", choices=MODEL_NAMES, default="small",
+                       help="small: a Transformer with C=32, 2 heads, 1 block (keras.io sizes); "
+                            "base: C=256, 8 heads, feed-forward 1024, 2 blocks; bow: a bag of "
+                            "words and word pairs (fastText-style), the baseline that shows "
+                            "what attention adds (default: small)")
+    train.add_argument("--epochs", type=_positive_int, default=None,
+                       help="default: 2 (3 for mr and for --model bow)")
     train.add_argument("--batch-size", type=_positive_int, default=32, help="default: 32")
     train.add_argument("--maxlen", type=_positive_int, default=None,
-                       help="tokens kept per text (default: 200 for imdb and CSV, 64 for "
-                            "sst2/mr, 24 for builtin)")
-    train.add_argument("--vocab-size", type=_positive_int, default=20000,
-                       help="vocabulary size including padding and [UNK] (default: 20000)")
+                       help="tokens kept per text (default: 512 for imdb and CSV, 64 for "
+                            "sst2/mr, 24 for builtin; with --model bow, which counts words and "
+                            "word pairs: 1500, 128 and 48)")
+    train.add_argument("--truncation", choices=("pre", "post"), default=None,
+                       help="which tokens a longer text keeps: pre, its last ones (as "
+                            "keras.utils.pad_sequences); post, its first ones (as Keras' "
+                            "TextVectorization) (default: pre; post with --model bow)")
+    train.add_argument("--vocab-size", type=_positive_int, default=None,
+                       help="vocabulary size including padding and [UNK] (default: 20000; "
+                            "200000 with --model bow)")
     train.add_argument("--tokenizer", choices=("word", "wordpiece", "bpe"), default="word",
                        help="word: whitespace-separated words; wordpiece, bpe: subword pieces "
                             "learned from the training texts (seqattn.text.SubwordTokenizer, "
                             'needs pip install "seqattn[subword]") (default: word)')
     train.add_argument("--subword-vocab-size", type=_positive_int, default=8000,
                        help="subword pieces the wordpiece/bpe tokenizer learns (default: 8000)")
-    train.add_argument("--learning-rate", type=_positive_float, default=1e-3,
-                       help="Adam learning rate (default: 1e-3)")
-    train.add_argument("--dropout", type=_rate, default=0.1, help="dropout rate (default: 0.1)")
+    train.add_argument("--learning-rate", type=_positive_float, default=None,
+                       help="Adam's initial learning rate, decayed to 0 along a cosine over "
+                            "the run (default: 1e-3; 3e-3 with --model bow)")
+    train.add_argument("--dropout", type=_rate, default=None,
+                       help="dropout rate (default: 0.1; 0 with --model bow)")
     train.add_argument("--validation-split", type=_fraction, default=0.2,
                        help="held-out fraction when the data has no validation/test part "
                             "(default: 0.2)")
@@ -132,7 +139,7 @@ def _float_in(text, what):
 
 # ------------------------------------------------------------------------ data
 def load_dataset(args):
-    """(train texts, train labels, validation texts or None, validation labels, maxlen)."""
+    """(train texts, train labels, validation texts or None, validation labels or None)."""
     try:
         return _load_dataset(args)
     except OSError as e:  # missing files, failed download: say how to point at local data
@@ -149,16 +156,16 @@ def _load_dataset(args):
     if name == "builtin":
         texts, labels = datasets.synthetic_sentiment(n_samples=6000, seed=args.seed)
         val_texts, val_labels = datasets.synthetic_sentiment(n_samples=2000, seed=args.seed + 1)
-        return texts, labels, val_texts, val_labels, 24
+        return texts, labels, val_texts, val_labels
     if name == "imdb":
         texts, labels = datasets.imdb.load_texts(where("imdb"), split="train", strip_html=True)
-        return texts, labels, None, None, 200
+        return texts, labels, None, None
     if name == "sst2":
         (texts, labels), (val_texts, val_labels) = datasets.sst2.load_data(where("sst2"))
-        return texts, labels, val_texts, val_labels, 64
+        return texts, labels, val_texts, val_labels
     if name == "mr":
         (texts, labels), (val_texts, val_labels) = datasets.mr.load_data(where("mr"))
-        return texts, labels, val_texts, val_labels, 64
+        return texts, labels, val_texts, val_labels
     if not os.path.exists(name):
         raise FileNotFoundError(f"--data {name!r}: not one of {', '.join(DATASETS)} and no "
                                 "such file.")
@@ -166,7 +173,7 @@ def _load_dataset(args):
     column = args.text_column or ("sentence" if tsv else "text")
     loader = datasets.load_tsv if tsv else datasets.load_csv
     texts, labels = loader(name, text_column=column, label_column=args.label_column)
-    return texts, labels, None, None, 200
+    return texts, labels, None, None
 
 
 def _shuffle_split(texts, labels, fraction, seed):
@@ -181,25 +188,13 @@ def _shuffle_split(texts, labels, fraction, seed):
     return texts[:cut], labels[:cut], texts[cut:], labels[cut:]
 
 
-# ----------------------------------------------------------------------- model
-def build_model(vectorizer, size, num_classes, dropout):
-    """String Input -> vectorizer -> token and position embedding -> encoder blocks ->
-    masked average pooling -> dropout -> Dense (sigmoid for 2 classes, else softmax)."""
-    import seqattn
-    from seqattn import layers
-    width, heads, ffn, blocks = MODELS[size]
-    maxlen = vectorizer.output_sequence_length
-    text = seqattn.Input(shape=(), dtype="string", name="text")
-    h = layers.TokenAndPositionEmbedding(vectorizer.vocabulary_size(), maxlen, width,
-                                         mask_zero=True, name="embedding")(vectorizer(text))
-    for i in range(blocks):
-        h = layers.TransformerEncoder(ffn, heads, dropout=dropout, name=f"encoder_{i}")(h)
-    h = layers.Dropout(dropout, name="dropout")(layers.GlobalAveragePooling1D(name="pool")(h))
-    if num_classes == 2:
-        out = layers.Dense(1, activation="sigmoid", name="classifier")(h)
-    else:
-        out = layers.Dense(num_classes, activation="softmax", name="classifier")(h)
-    return seqattn.Model(text, out, name=f"sentiment_{size}")
+def _settings(args):
+    """The recipe for --model on --data, with every flag the user gave in its place."""
+    import dataclasses
+    defaults = recipe(args.model, args.data)
+    given = {field.name: getattr(args, field.name) for field in dataclasses.fields(defaults)
+             if getattr(args, field.name) is not None}
+    return dataclasses.replace(defaults, **given)
 
 
 # Set by the launchers: MPICH/Intel MPI and Slurm's PMI (PMI_SIZE), Open MPI's mpirun
@@ -218,7 +213,6 @@ def _strategy(args):
 
 
 def train(args) -> int:
-    import seqattn
     strategy = _strategy(args)
     if strategy is None:
         return _train(args, None, print)
@@ -235,40 +229,45 @@ def _train(args, strategy, say) -> int:
         seqattn.set_num_threads(strategy.default_threads())
     seqattn.utils.set_random_seed(args.seed)
     t0 = time.perf_counter()
-    texts, labels, val_texts, val_labels, default_len = load_dataset(args)
+    texts, labels, val_texts, val_labels = load_dataset(args)
     labels = np.asarray(labels)
     if val_texts is None:
         texts, labels, val_texts, val_labels = _shuffle_split(texts, labels,
                                                               args.validation_split, args.seed)
     num_classes = max(2, int(labels.max()) + 1)
-    maxlen = args.maxlen or default_len
+    settings = _settings(args)
     split = "whitespace"
     if args.tokenizer != "word":
         if args.tokenizer == "bpe" and args.subword_vocab_size < 256:
             raise ValueError("--subword-vocab-size must be at least 256 with --tokenizer bpe "
                              f"(its 256 bytes), received {args.subword_vocab_size}")
         split = seqattn.text.SubwordTokenizer(args.tokenizer, args.subword_vocab_size)
-    vectorizer = seqattn.text.TextVectorization(max_tokens=args.vocab_size,
-                                                output_sequence_length=maxlen, split=split,
-                                                strip_html=True, name="vectorizer")
+    vectorizer = seqattn.text.TextVectorization(
+        max_tokens=settings.vocab_size, output_sequence_length=settings.maxlen, split=split,
+        ngrams=2 if args.model == "bow" else None, truncation=settings.truncation,
+        strip_html=True, name="vectorizer")
     vectorizer.adapt(texts)
     say(f"seqattn {seqattn.__version__} | {seqattn.get_num_threads()} threads | data "
           f"{args.data}: {len(texts):,} training and {len(val_texts):,} validation texts, "
           f"{num_classes} classes | vocabulary {vectorizer.vocabulary_size():,}, maxlen "
-          f"{maxlen} | read and vectorized in {time.perf_counter() - t0:.1f} s", flush=True)
+          f"{settings.maxlen} ({settings.truncation}) | read and vectorized in "
+          f"{time.perf_counter() - t0:.1f} s", flush=True)
+    epochs = settings.epochs
     initial_epoch = 0
     if args.resume is not None:
         model = seqattn.load_model(args.resume)
         initial_epoch = model._epoch
-        if initial_epoch >= args.epochs:
+        if initial_epoch >= epochs:
             raise ValueError(f"--resume {args.resume}: that model has trained {initial_epoch} "
                              f"epochs already; pass --epochs above {initial_epoch}.")
         say(f"resuming {args.resume} after epoch {initial_epoch}", flush=True)
     else:
-        model = build_model(vectorizer, args.model, num_classes, args.dropout)
+        model = build_model(vectorizer, args.model, num_classes, settings.dropout)
         loss = "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
-        model.compile(optimizer=seqattn.optimizers.Adam(args.learning_rate), loss=loss,
-                      metrics=["accuracy"])
+        ranks = 1 if strategy is None else strategy.num_replicas_in_sync
+        steps = epochs * -(-len(texts) // (args.batch_size * ranks))
+        rate = seqattn.schedules.CosineDecay(settings.learning_rate, decay_steps=steps)
+        model.compile(optimizer=seqattn.optimizers.Adam(rate), loss=loss, metrics=["accuracy"])
     say(f"model {model.name}: {model.count_params():,} parameters", flush=True)
     callbacks = []
     if strategy is not None:
@@ -280,10 +279,10 @@ def _train(args, strategy, say) -> int:
         callbacks.append(seqattn.callbacks.ModelCheckpoint(args.out, monitor="loss"))
     verbose = args.verbose if args.verbose == "auto" else int(args.verbose)
     t1 = time.perf_counter()
-    model.fit(texts, labels, batch_size=args.batch_size, epochs=args.epochs,
+    model.fit(texts, labels, batch_size=args.batch_size, epochs=epochs,
               validation_data=(val_texts, val_labels), verbose=verbose, callbacks=callbacks,
               initial_epoch=initial_epoch)
-    seconds = (time.perf_counter() - t1) / (args.epochs - initial_epoch)
+    seconds = (time.perf_counter() - t1) / (epochs - initial_epoch)
     result = model.evaluate(val_texts, val_labels, batch_size=256, verbose=0, return_dict=True)
     say(f"validation: loss {result['loss']:.4f}, accuracy {result['accuracy']:.4f} "
         f"({len(val_texts):,} texts); {seconds:.1f} s per epoch", flush=True)
