@@ -179,3 +179,22 @@ def test_learning_rate_decays_to_zero_along_a_cosine_over_the_run(tmp_path, caps
     assert schedule(0) == pytest.approx(1e-3) and schedule(steps // 2) == pytest.approx(0.5e-3)
     assert model.optimizer.iterations == steps and model.optimizer.learning_rate == 0.0
     assert model.get_layer("vectorizer").truncation == "post"
+
+
+def test_resume_with_more_epochs_stretches_the_decay_over_the_new_total(tmp_path, capsys):
+    out = tmp_path / "m.seqattn"
+    common = ["train", "--data", "builtin", "--batch-size", "64", "--out", str(out),
+              "--verbose", "0"]
+    assert cli.main(common + ["--epochs", "1"]) == 0
+    once = seqattn.load_model(out)
+    steps = -(-6000 // 64)
+    assert once.optimizer.learning_rate == 0.0   # a 1-epoch run ends its decay at 0
+    assert cli.main(common + ["--epochs", "3", "--resume", str(out)]) == 0
+    assert "resuming" in capsys.readouterr().out
+    resumed = seqattn.load_model(out)
+    assert resumed._epoch == 3 and resumed.optimizer.iterations == 3 * steps
+    schedule = seqattn.schedules.deserialize(resumed.optimizer.get_config()["learning_rate"])
+    assert schedule.get_config()["decay_steps"] == 3 * steps
+    # Epochs 2 and 3 trained at a rate above 0: the weights moved.
+    moved = [np.max(np.abs(a - b)) for a, b in zip(once.get_weights(), resumed.get_weights())]
+    assert min(moved) > 0

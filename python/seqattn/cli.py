@@ -253,6 +253,10 @@ def _train(args, strategy, say) -> int:
           f"{settings.maxlen} ({settings.truncation}) | read and vectorized in "
           f"{time.perf_counter() - t0:.1f} s", flush=True)
     epochs = settings.epochs
+    # Adam's rate falls from --learning-rate to 0 along a cosine over all --epochs' steps.
+    ranks = 1 if strategy is None else strategy.num_replicas_in_sync
+    steps = epochs * -(-len(texts) // (args.batch_size * ranks))
+    rate = seqattn.schedules.CosineDecay(settings.learning_rate, decay_steps=steps)
     initial_epoch = 0
     if args.resume is not None:
         model = seqattn.load_model(args.resume)
@@ -260,13 +264,13 @@ def _train(args, strategy, say) -> int:
         if initial_epoch >= epochs:
             raise ValueError(f"--resume {args.resume}: that model has trained {initial_epoch} "
                              f"epochs already; pass --epochs above {initial_epoch}.")
+        # The saved schedule ends at the old run's last step (rate 0 from there on): stretch
+        # it over this run's --epochs and rank count. Adam's moments carry on as saved.
+        model.optimizer.learning_rate = rate
         say(f"resuming {args.resume} after epoch {initial_epoch}", flush=True)
     else:
         model = build_model(vectorizer, args.model, num_classes, settings.dropout)
         loss = "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
-        ranks = 1 if strategy is None else strategy.num_replicas_in_sync
-        steps = epochs * -(-len(texts) // (args.batch_size * ranks))
-        rate = seqattn.schedules.CosineDecay(settings.learning_rate, decay_steps=steps)
         model.compile(optimizer=seqattn.optimizers.Adam(rate), loss=loss, metrics=["accuracy"])
     say(f"model {model.name}: {model.count_params():,} parameters", flush=True)
     callbacks = []
