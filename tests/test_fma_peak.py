@@ -72,3 +72,16 @@ def test_seconds_must_be_a_number():
 def test_binding_checks_its_arguments_too(args, name):
     with pytest.raises(ValueError, match=name):
         _core.fma_peak_gflops(*args)
+
+
+def test_compare_share_column():
+    """benchmarks/compare.py's "% sgemm" and "% FMA peak" cells."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "compare.py"
+    spec = importlib.util.spec_from_file_location("compare_for_test", path)
+    compare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare)
+    assert compare.share(50.0, {2: 200.0}, 2) == "25%"
+    assert compare.share(50.0, {1: 200.0}, 2) == "–"   # not measured at that thread count
+    assert compare.share(50.0, {2: 0.0}, 2) == "–"
