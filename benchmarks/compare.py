@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """One command that compares seqattn with PyTorch (eager MHA / SDPA, torch.compile) and Keras 3
-(torch backend) on this machine, next to the machine's own sgemm rate.
+(torch backend) on this machine, next to the machine's own sgemm rate and FMA peak.
 
 Usage (from the repository root):
 
@@ -33,7 +33,10 @@ FFN width F, per sample, forward:
     inference FLOPs     = 1 * forward FLOPs * batch
 
 GFLOP/s = those FLOPs / measured seconds; "% sgemm" = that / torch.mm 1024^3 float32 GFLOP/s
-measured at the same thread count in the same run.
+measured at the same thread count in the same run; "% FMA peak" = that / the machine's FMA
+peak (seqattn.utils.fma_peak: 12 independent vector FMA chains per thread, 2 FLOPs per lane)
+at the same thread count in the same run. sgemm depends on the BLAS PyTorch ships; the FMA
+peak is what the cores can do, so its share means the same on every host.
 
 Memory: peak RSS delta of the child = ru_maxrss at the end minus ru_maxrss after imports, model
 construction and data creation (so it is the extra high-water mark of the timed steps).
@@ -220,6 +223,18 @@ def child_sgemm(spec):
         torch.mm(a, b)
         rates.append(2 * n ** 3 / (time.perf_counter() - t0) / 1e9)
     return {"gflops": statistics.median(rates), "gflops_best": max(rates)}
+
+
+def child_fma(spec):
+    import seqattn
+    return {"gflops": seqattn.utils.fma_peak(threads=spec["threads"], seconds=0.5)}
+
+
+def share(gflops, yardstick, threads):
+    """gflops as a percentage of yardstick[threads] (GFLOP/s per thread count), or '–'."""
+    if threads not in yardstick or not yardstick[threads]:
+        return "–"
+    return f"{100 * gflops / yardstick[threads]:.0f}%"
 
 
 def seqattn_model(wl, T=None):
@@ -418,8 +433,8 @@ def child_keras(spec):
 
 def run_child(spec):
     kind = spec["kind"]
-    fn = {"sgemm": child_sgemm, "seqattn": child_seqattn, "torch": child_torch,
-          "keras": child_keras}[kind]
+    fn = {"sgemm": child_sgemm, "fma": child_fma, "seqattn": child_seqattn,
+          "torch": child_torch, "keras": child_keras}[kind]
     out = fn(spec)
     print(RESULT_TAG + json.dumps(out), flush=True)
 
@@ -592,19 +607,27 @@ def main():
         if not have("keras"):
             runner.notes.append("keras not installed: Keras skipped")
 
-    # sgemm yardstick at each thread count in use
-    thread_set = sorted({nthreads} | ({1, nthreads} if "threads" in workloads else set()))
-    sgemm = {}
+    # yardsticks at each thread count in use: sgemm (torch.mm 1024^3) and the FMA peak
+    thread_set = sorted({nthreads} | ({1, nthreads, 2} if "threads" in workloads else set()))
+    sgemm, peak = {}, {}
+    print("\nyardsticks: sgemm (torch.mm 1024^3 float32), FMA peak (seqattn.utils.fma_peak, "
+          "0.5 s)")
+    pts = [(f"fma {t}T", "fma", {"kind": "fma", "threads": t}, 120) for t in thread_set]
     if has_torch:
-        print("\nsgemm yardstick (torch.mm 1024^3 float32)")
-        pts = [(f"sgemm {t}T", "sgemm", {"kind": "sgemm", "threads": t}, 120) for t in thread_set]
-        got = runner.rounds(pts)
+        pts += [(f"sgemm {t}T", "sgemm", {"kind": "sgemm", "threads": t}, 120)
+                for t in thread_set]
+    got = runner.rounds(pts)
+    for name, store in (("sgemm", sgemm), ("fma", peak)):
         for t in thread_set:
-            vals = [r["gflops"] for r in got[f"sgemm {t}T"]]
+            vals = [r["gflops"] for r in got.get(f"{name} {t}T", [])]
             if vals:
-                sgemm[t] = statistics.median(vals)
-                print(f"  {t} thread(s): {med_span(vals)} GFLOP/s")
-    raw = {"sgemm": sgemm}
+                store[t] = statistics.median(vals)
+                print(f"  {'sgemm' if name == 'sgemm' else 'FMA peak'} {t} thread(s): "
+                      f"{med_span(vals)} GFLOP/s")
+    for t in thread_set:
+        if t in sgemm and t in peak:
+            print(f"  sgemm / FMA peak at {t} thread(s): {share(sgemm[t], peak, t)}")
+    raw = {"sgemm": sgemm, "fma_peak": peak}
 
     def variants(workload, compile_ok=True, keras_ok=True):
         labs = ["seqattn"]
@@ -625,19 +648,19 @@ def main():
         torch_labs = [l for l in med if l.startswith("torch")]
         best = min(torch_labs, key=lambda l: med[l]) if torch_labs else None
         header = ["framework", "samples/s", "ms/step", "vs seqattn", "GFLOP/s", "% sgemm",
-                  "peak mem Δ MiB", "params"]
+                  "% FMA peak", "peak mem Δ MiB", "params"]
         for lab, rs in results.items():
             if not rs:
-                rows.append([lab, "skipped", "", "", "", "", "", ""])
+                rows.append([lab, "skipped"] + [""] * (len(header) - 2))
                 continue
             sps = [batch / r["sec"] for r in rs]
             ms = [r["sec"] * 1e3 for r in rs]
             fl = flops_per_step(lab) / med[lab] / 1e9
-            pct = f"{100 * fl / sgemm[threads]:.0f}%" if threads in sgemm else "–"
             ratio = (f"{med[lab] / med['seqattn']:.2f}x" if "seqattn" in med and lab != "seqattn"
                      else "")
             name = lab + (" (best)" if lab == best else "")
-            rows.append([name, med_span(sps), med_span(ms), ratio, f"{fl:.1f}", pct,
+            rows.append([name, med_span(sps), med_span(ms), ratio, f"{fl:.1f}",
+                         share(fl, sgemm, threads), share(fl, peak, threads),
                          f"{max(r['mem_mib'] for r in rs):.0f}", str(rs[0].get("params", ""))])
         emit_table(title, header, rows, args.markdown)
         if best and "seqattn" in med:
@@ -697,7 +720,7 @@ def main():
         got = runner.rounds(pts)
         raw["long"] = got
         header = ["T", "framework", "ms/step", "vs seqattn", "GFLOP/s", "% sgemm",
-                  "peak mem Δ MiB"]
+                  "% FMA peak", "peak mem Δ MiB"]
         rows = []
         for T in Ts:
             fl = 3 * long_forward_flops(T)
@@ -706,14 +729,13 @@ def main():
             for lab in labs:
                 rs = got.get(f"{lab} T={T}", [])
                 if not rs:
-                    rows.append([str(T), lab, "skipped", "", "", "", ""])
+                    rows.append([str(T), lab, "skipped"] + [""] * (len(header) - 3))
                     continue
                 m = statistics.median(r["sec"] for r in rs)
                 g = fl / m / 1e9
                 rows.append([str(T), lab, med_span([r["sec"] * 1e3 for r in rs], "{:.0f}"),
                              f"{m / s_med:.2f}x" if s_med and lab != "seqattn" else "",
-                             f"{g:.1f}",
-                             f"{100 * g / sgemm[nthreads]:.0f}%" if nthreads in sgemm else "–",
+                             f"{g:.1f}", share(g, sgemm, nthreads), share(g, peak, nthreads),
                              f"{max(r['mem_mib'] for r in rs):.0f}"])
         emit_table(f"long, attention forward+backward, B=1, {nthreads} thread(s)", header, rows,
                    args.markdown)
@@ -732,7 +754,8 @@ def main():
         got = runner.rounds(pts)
         raw["threads"] = got
         header = ["framework"] + [f"{t}T samples/s" for t in tset] + ["2T/1T", "GFLOP/s 2T",
-                                                                      "% sgemm 2T"]
+                                                                      "% sgemm 2T",
+                                                                      "% FMA peak 2T"]
         rows = []
         for lab in labs:
             meds = {}
@@ -741,16 +764,16 @@ def main():
                 if rs:
                     meds[t] = statistics.median(r["sec"] for r in rs)
             if not meds:
-                rows.append([lab] + ["skipped"] * (len(tset) + 3))
+                rows.append([lab] + ["skipped"] * (len(header) - 1))
                 continue
             row = [lab] + [med_span([BASE["B"] / r["sec"] for r in got[f"{lab} {t}T"]])
                            if t in meds else "–" for t in tset]
             row.append(f"{meds[1] / meds[2]:.2f}" if 1 in meds and 2 in meds else "–")
             if 2 in meds:
                 g = 3 * BASE["B"] * base_forward_flops() / meds[2] / 1e9
-                row += [f"{g:.1f}", f"{100 * g / sgemm[2]:.0f}%" if 2 in sgemm else "–"]
+                row += [f"{g:.1f}", share(g, sgemm, 2), share(g, peak, 2)]
             else:
-                row += ["–", "–"]
+                row += ["–", "–", "–"]
             rows.append(row)
         emit_table("threads: base training step, batch 32", header, rows, args.markdown)
 

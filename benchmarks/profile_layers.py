@@ -12,7 +12,9 @@ per-node timers (`Graph.profiling`: two clock reads per node and pass, nothing e
 and runs training steps through `model.fit`. It prints, per node, forward and backward
 milliseconds per step and their share of the step, the loss and optimizer update, the sum
 over nodes (the C++ step) and the wall time per step of fit (the difference is fit's Python
-work per step: batching, metrics, callbacks).
+work per step: batching, metrics, callbacks). It also measures the machine's FMA peak at the
+same thread count (seqattn.utils.fma_peak) and prints the step's matmul FLOPs (compare.py's
+formulas) over the C++ step time as a share of that peak.
 """
 
 from __future__ import annotations
@@ -54,13 +56,25 @@ def profile(workload, threads, steps, T=None):
     return graph.profile(), wall
 
 
-def report(workload, threads, prof, wall, steps):
+def step_flops(workload, T=None):
+    """Matmul FLOPs of one training step (benchmarks/compare.py's analytic count)."""
+    if workload == "small":
+        return 3 * compare.SMALL["B"] * compare.small_forward_flops()
+    if workload == "base":
+        return 3 * compare.BASE["B"] * compare.base_forward_flops()
+    return 3 * compare.LONG["B"] * compare.long_forward_flops(T)
+
+
+def report(workload, threads, prof, wall, steps, flops, peak):
     ms = 1e3 / steps
     rows = [(n["name"], n["kind"], n["forward"] * ms, n["backward"] * ms) for n in prof["nodes"]]
     loss, update = prof["loss"] * ms, prof["update"] * ms
     core = sum(f + b for _, _, f, b in rows) + loss + update
     print(f"\n## {workload}, {threads} thread(s): {core:.2f} ms per step in C++, "
           f"{wall * 1e3:.2f} ms per step of fit (Python share {max(wall * 1e3 - core, 0):.2f} ms)")
+    g = flops / (core * 1e-3) / 1e9
+    print(f"{flops / 1e9:.3f} GFLOP per step (matmuls): {g:.1f} GFLOP/s in the C++ step, "
+          f"{100 * g / peak:.0f}% of the FMA peak ({peak:.0f} GFLOP/s on {threads} thread(s))")
     print(f"{'node':34s} {'kind':26s} {'fwd ms':>8s} {'bwd ms':>8s} {'share':>6s}")
     for name, kind, f, b in sorted(rows, key=lambda r: -(r[2] + r[3])):
         print(f"{name:34s} {kind:26s} {f:8.2f} {b:8.2f} {100 * (f + b) / core:5.1f}%")
@@ -81,10 +95,16 @@ def main():
                     help="timed steps (default: small 60, base 6, long 4)")
     ap.add_argument("--T", type=int, default=4096, help="sequence length for `long`")
     args = ap.parse_args()
+    import seqattn
+    peak = seqattn.utils.fma_peak(threads=args.threads, seconds=0.5)
+    print(f"FMA peak ({seqattn.build_info()['fma_peak_kernel']}), {args.threads} thread(s): "
+          f"{peak:.1f} GFLOP/s")
     for wl in args.workloads.split(","):
         steps = args.steps or {"small": 60, "base": 6, "long": 4}[wl]
-        prof, wall = profile(wl, args.threads, steps, args.T if wl == "long" else None)
-        report(wl if wl != "long" else f"long T={args.T}", args.threads, prof, wall, steps)
+        T = args.T if wl == "long" else None
+        prof, wall = profile(wl, args.threads, steps, T)
+        report(wl if wl != "long" else f"long T={args.T}", args.threads, prof, wall, steps,
+               step_flops(wl, T), peak)
 
 
 if __name__ == "__main__":

@@ -290,7 +290,7 @@ void MultiHeadAttention::propagate_nonfinite() {
   const Index B = B_, T = T_, S = S_, H = H_, Dk = Dk_, Dv = Dv_, HDk = H * Dk, HDv = H * Dv;
   if (all_finite(Q_.ptr(), Q_.size()) && all_finite(K_.ptr(), K_.size())) return;
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  parallel_for(B * H, true, [&](Index bh) {
+  parallel_for(B * H, worth_threads(B * H * T * S * (Dk_ + Dv_)), [&](Index bh) {
     const Index b = bh / H, h = bh % H;
     for (Index t = 0; t < T; ++t) {
       if (!qmask_.empty() && !qmask_[b * T + t]) continue;
@@ -313,7 +313,7 @@ const Tensor& MultiHeadAttention::attention_scores() {
   P_.resize({B, H, T, S});
   const Index per_thread = padded(T * S + S);
   std::vector<float> work(static_cast<std::size_t>(num_threads()) * per_thread);
-  parallel_for(B * H, true, [&](Index bh) {
+  parallel_for(B * H, worth_threads(B * H * T * S * (Dk_ + Dv_)), [&](Index bh) {
     reference_probabilities(bh, P_.ptr() + bh * T * S, work.data() + thread_id() * per_thread);
   });
   scores_ready_ = true;
@@ -373,7 +373,7 @@ void MultiHeadAttention::reference_forward(std::uint64_t step) {
   scratch_.resize(static_cast<std::size_t>(num_threads()) * per_thread);
   const std::uint64_t rng_seed = seed;
 
-  parallel_for(B * H, true, [&](Index bh) {
+  parallel_for(B * H, worth_threads(B * H * T * S * (Dk_ + Dv_)), [&](Index bh) {
     const Index b = bh / H, h = bh % H;
     // Per-thread work space, hot in cache: the scores never go to the large P buffer.
     float* work = scratch_.data() + thread_id() * per_thread;
@@ -411,7 +411,7 @@ void MultiHeadAttention::reference_backward() {
   const float inv_keep = dropped_ ? 1.0f / (1.0f - dropout_) : 1.0f;
   const bool dropped = dropped_;
 
-  parallel_for(B * H, true, [&](Index bh) {
+  parallel_for(B * H, worth_threads(B * H * T * S * (Dk_ + Dv_)), [&](Index bh) {
     const Index b = bh / H, h = bh % H;
     float* work = scratch_.data() + thread_id() * per_thread;
     MatMap dP(work, T, S);

@@ -4,6 +4,7 @@
 // module-wide functions (threads, build_info, the GEMM test entry points); the classes are
 // added by bindings_layers.cpp, bindings_training.cpp and bindings_graph.cpp.
 #include "bindings.hpp"
+#include "fma_peak.hpp"
 
 using namespace seqattn;
 
@@ -41,6 +42,7 @@ PYBIND11_MODULE(_core, m) {
     d["gemm_kernel"] = gemm_kernel_info();
     d["openmp"] = openmp_enabled();
     d["threads"] = num_threads();
+    d["fma_peak_kernel"] = fma_peak_kernel();
     return d;
   });
 
@@ -73,6 +75,20 @@ PYBIND11_MODULE(_core, m) {
     else gemm(m, n, k, A, B, C, n, accumulate, bp, relu);
   }, py::arg("a"), py::arg("b"), py::arg("c"), py::arg("accumulate"), py::arg("bias"),
      py::arg("transpose_a"), py::arg("transpose_b"), py::arg("reference"), py::arg("relu") = false);
+
+  // The machine's FMA peak (fma_peak.hpp): the yardstick benchmarks/compare.py divides by.
+  m.def("fma_peak_gflops", [](int threads, double seconds) {
+    if (threads < 1)
+      throw std::invalid_argument("fma_peak_gflops: threads must be a positive integer, received " +
+                                  std::to_string(threads));
+    if (!(seconds > 0.0) || !std::isfinite(seconds))
+      throw std::invalid_argument(
+          "fma_peak_gflops: seconds must be a positive finite number, received " +
+          std::to_string(seconds));
+    py::gil_scoped_release release;
+    return fma_peak_gflops(threads, seconds);
+  }, py::arg("threads"), py::arg("seconds"),
+     "GFLOP/s of independent FMA chains on `threads` threads for about `seconds` (2 FLOPs per lane per FMA).");
 
   bind_layers(m);
   bind_training(m);

@@ -292,13 +292,13 @@ void FlashAttention::forward(const AttentionProblem& p, float* O) {
   float* vpack = ktpack + kt_size;
 
   // Kᵀ in key-block panels (Dk, Bc) and V per head (S, Dv).
-  parallel_for(B * H, true, [&](Index bh) {
+  parallel_for(B * H, worth_threads(B * H * T * d.S * (Dk + Dv)), [&](Index bh) {
     const Index b = bh / H, h = bh % H;
     transpose_head(p.K, b, h, d, Dk, ktpack + bh * Dk * d.Sp);
     copy_rows(p.V + b * d.S * HDv + h * Dv, HDv, d.S, Dv, vpack + bh * d.S * Dv);
   });
 
-  parallel_for(B * H * d.nqb, true, [&](Index task) {
+  parallel_for(B * H * d.nqb, worth_threads(B * H * T * d.S * (Dk + Dv)), [&](Index task) {
     const Index bh = task / d.nqb, qb = task % d.nqb, b = bh / H, h = bh % H;
     const Index r0 = qb * Br, nr = std::min(Br, T - r0);
     float* work = scratch_.data() + kt_size + v_size + thread_id() * per_thread;
@@ -389,7 +389,7 @@ void FlashAttention::backward(const AttentionProblem& p, const float* O, const f
 
   // One task per (b, h): it owns the (b, h) slices of dQ, dK, dV, so writes are disjoint and
   // every sum runs in one fixed order (key blocks outer, query blocks inner).
-  parallel_for(B * H, true, [&](Index bh) {
+  parallel_for(B * H, worth_threads(B * H * T * d.S * (Dk + Dv)), [&](Index bh) {
     const Index b = bh / H, h = bh % H;
     float* work = scratch_.data() + thread_id() * per_thread;
     float* P = work;               // (Br, Bc)

@@ -150,7 +150,7 @@ void gemm_impl(Index m, Index n, Index k, MatView A, MatView B, float* C, Index 
   }
   const Index parts = std::min(kMaxParts, k / (kSplitMinK / 2));
   float* partial = t_partials.get(parts * m * n);
-  parallel_for(parts, true, [&](Index q) {
+  parallel_for(parts, worth_threads(m * n * k), [&](Index q) {
     const Index p0 = k * q / parts, p1 = k * (q + 1) / parts;
     const MatView Aq{A.data + p0 * A.col_stride, A.row_stride, A.col_stride};
     const MatView Bq{B.data + p0 * B.row_stride, B.row_stride, B.col_stride};
@@ -189,9 +189,9 @@ void gemm_serial(Index m, Index n, Index k, MatView A, MatView B, float* C, Inde
   const Index mcb = std::min(MC, ((m + m_blocks - 1) / m_blocks + MR - 1) / MR * MR);
   const Index n_blocks = (n + NCT - 1) / NCT;
   const Index tasks = m_blocks * n_blocks;
-  // Waking the second thread costs more than a small product gains.
+  // Waking the team costs more than a small product gains (parallel.hpp, worth_threads).
   const int threads =
-      (allow_threads && tasks > 1 && m * n * k >= (Index(1) << 18)) ? num_threads() : 1;
+      (allow_threads && tasks > 1 && worth_threads(m * n * k)) ? num_threads() : 1;
   float* packed_b = t_packed_b.get(n_panels * NR * kc_max);
   // A read in place rather than packed when one k block covers it (k <= KC) and it is
   // row-major: packing cost half as long as the products at k = 32 (perf, the small model's

@@ -261,8 +261,8 @@ void IncrementalDecoder::run_attention(Node& node, Index B, Index n, const Index
   // One (b, i, h) row per task, writing only its own slice of O. Online softmax (one pass
   // over the cached positions, rescaling when the running maximum grows): no (T, S) buffer.
   const Index rows = N * H;
-  const Index work = rows * (capacity_ / 2 + n) * (Dk + Dv);  // rough: threads only pay off big
-  parallel_for(rows, work >= 65536, [&](Index r) {
+  const Index work = rows * (capacity_ / 2 + n) * (Dk + Dv);  // multiply-adds, roughly
+  parallel_for(rows, worth_threads(work), [&](Index r) {
     const Index h = r % H, bi = r / H, b = bi / n, i = bi % n;
     const Index S = start[b] + i + 1;  // causal: positions 0 .. start[b] + i
     const float* q = c.q.ptr() + bi * HK + h * Dk;

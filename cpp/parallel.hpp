@@ -25,6 +25,18 @@ inline int thread_id() {
 #endif
 }
 
+// When a region is worth its threads. Waking a team and joining it costs microseconds on a
+// quiet machine and much more on a busy one (measured: batch-1 predict of the small model was
+// 1.5-4x slower on 2 threads than on 1 while every product took the threads), so work below
+// kParallelMinWork runs on the calling thread. Work is counted in multiply-adds of a
+// vectorised kernel (about 10-20 us of one core at this threshold); element loops count
+// their elements times kElementWork (a memory-bound element costs about as much as that many
+// multiply-adds). The thread count never changes a result (each index writes its own memory
+// and every sum has a fixed order), so where this rule falls changes speed only.
+constexpr std::int64_t kParallelMinWork = std::int64_t(1) << 20;
+constexpr std::int64_t kElementWork = 32;  // 32768 elements reach the threshold
+inline bool worth_threads(std::int64_t work) { return work >= kParallelMinWork; }
+
 namespace detail {
 // The one compiled copy of a parallel_for loop: both the threaded and the plain path run
 // this, so an iteration is computed by the same instructions whatever the thread count (two

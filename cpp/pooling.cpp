@@ -27,7 +27,7 @@ void GlobalAveragePooling1D::forward(const LayerInputs& in, LayerOutput& out, co
   out.y.resize({B, C});
   out.mask.clear();
   inv_count_.resize(B);
-  parallel_for(B, true, [&](Index b) {
+  parallel_for(B, worth_threads(B * T * C * kElementWork), [&](Index b) {
     float* y = out.y.ptr() + b * C;
     std::fill(y, y + C, 0.0f);
     Index count = 0;
@@ -49,7 +49,7 @@ void GlobalAveragePooling1D::backward(const LayerInputs& in, const LayerOutput&,
   const Index B = x.dim(0), T = x.dim(1), C = x.dim(2);
   const Mask* m = in.mask_of(0);
   // Inverts y[b] = Σ_t m x[b,t] / count: each real step gets dy[b] / count.
-  parallel_for(B, true, [&](Index b) {
+  parallel_for(B, worth_threads(B * T * C * kElementWork), [&](Index b) {
     const float* g = dy.ptr() + b * C;
     for (Index t = 0; t < T; ++t) {
       if (m && !m->data[b * T + t]) continue;
@@ -71,7 +71,7 @@ void GlobalMaxPooling1D::forward(const LayerInputs& in, LayerOutput& out, const 
   out.y.resize({B, C});
   out.mask.clear();
   argmax_.resize(B * C);
-  parallel_for(B, true, [&](Index b) {
+  parallel_for(B, worth_threads(B * T * C * kElementWork), [&](Index b) {
     float* y = out.y.ptr() + b * C;
     Index* arg = argmax_.data() + b * C;
     std::fill(arg, arg + C, Index(-1));
@@ -95,7 +95,7 @@ void GlobalMaxPooling1D::backward(const LayerInputs& in, const LayerOutput&, con
   const Tensor& x = *in.x[0];
   const Index B = x.dim(0), T = x.dim(1), C = x.dim(2);
   // Inverts y[b,c] = x[b, argmax, c]: the winning step gets the whole gradient.
-  parallel_for(B, true, [&](Index b) {
+  parallel_for(B, worth_threads(B * T * C * kElementWork), [&](Index b) {
     for (Index c = 0; c < C; ++c) {
       const Index t = argmax_[b * C + c];
       if (t >= 0) dx[0]->ptr()[(b * T + t) * C + c] += dy.ptr()[b * C + c];

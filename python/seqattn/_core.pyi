@@ -12,7 +12,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Activation', 'Adam', 'Add', 'AttentionScores', 'AveragePooling1D', 'BinaryCrossentropy', 'Conv1D', 'Dense', 'Dropout', 'Embedding', 'Flatten', 'GlobalAveragePooling1D', 'GlobalMaxPooling1D', 'Graph', 'Layer', 'LayerNormalization', 'Loss', 'MaxPooling1D', 'MultiHeadAttention', 'Optimizer', 'PositionEmbedding', 'SGD', 'SinePositionEncoding', 'SparseCategoricalCrossentropy', 'TokenAndPositionEmbedding', 'build_info', 'get_num_threads', 'run_layer', 'set_num_threads']
+__all__: list[str] = ['Activation', 'Adam', 'Add', 'AttentionScores', 'AveragePooling1D', 'BinaryCrossentropy', 'Conv1D', 'Dense', 'Dropout', 'Embedding', 'Flatten', 'GlobalAveragePooling1D', 'GlobalMaxPooling1D', 'Graph', 'Layer', 'LayerNormalization', 'Loss', 'MaxPooling1D', 'MultiHeadAttention', 'Optimizer', 'PositionEmbedding', 'SGD', 'SinePositionEncoding', 'SparseCategoricalCrossentropy', 'TokenAndPositionEmbedding', 'build_info', 'fma_peak_gflops', 'get_num_threads', 'run_layer', 'set_num_threads']
 class Layer:
     name: str
     def check_weights(self, arg0: typing.Any) -> None:
@@ -356,6 +356,10 @@ def _gemm(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.
     ...
 def build_info() -> dict:
     ...
+def fma_peak_gflops(threads: typing.SupportsInt | typing.SupportsIndex, seconds: typing.SupportsFloat | typing.SupportsIndex) -> float:
+    """
+    GFLOP/s of independent FMA chains on `threads` threads for about `seconds` (2 FLOPs per lane per FMA).
+    """
 def get_num_threads() -> int:
     ...
 def run_layer(layer: Layer, inputs: list, masks: list = [], dy: typing.Any = None, training: bool = False, step: typing.SupportsInt | typing.SupportsIndex = 0, causal: typing.Any = None, scores: bool = False) -> dict:

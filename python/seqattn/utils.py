@@ -1,4 +1,4 @@
-"""Random seeds and small data helpers."""
+"""Random seeds, small data helpers and the machine's FMA peak."""
 
 from __future__ import annotations
 
@@ -88,7 +88,24 @@ def to_categorical(x, num_classes=None):
 
 # Keras keeps these in keras.utils; they live in their own modules here (no import cycles:
 # neither module imports the rest of seqattn).
+def fma_peak(threads=None, seconds=0.2) -> float:
+    """This machine's fused multiply-add peak in GFLOP/s, on `threads` threads.
+
+    Each thread runs 12 independent chains of vector FMAs (AVX-512 where the CPU has it, else
+    AVX2 + FMA, else the build's baseline vectors; `build_info()["fma_peak_kernel"]` names it)
+    for about `seconds`, counting 2 FLOPs per lane per FMA. No real kernel can exceed it, so
+    a workload's GFLOP/s divided by it is the share of the cores it uses, comparable across
+    hosts (benchmarks/compare.py's "% FMA peak" column). `threads=None` means the library's
+    thread count (`seqattn.get_num_threads()`); a build without OpenMP measures one thread.
+    """
+    from . import _core
+    from ._validation import number, positive_int
+    threads = _core.get_num_threads() if threads is None else positive_int("threads", threads)
+    seconds = number("seconds", seconds, low=0.0, low_open=True, high=60.0)
+    return float(_core.fma_peak_gflops(threads, seconds))
+
+
 from .datasets._download import get_file  # noqa: E402
 from .preprocessing import pad_sequences  # noqa: E402
 
-__all__ = ["get_file", "pad_sequences", "set_random_seed", "to_categorical"]
+__all__ = ["fma_peak", "get_file", "pad_sequences", "set_random_seed", "to_categorical"]
