@@ -13,7 +13,7 @@ from seqattn import cli
 TRAIN_OPTIONS = ["--data", "--data-dir", "--text-column", "--label-column", "--model",
                  "--epochs", "--batch-size", "--maxlen", "--vocab-size", "--learning-rate",
                  "--dropout", "--validation-split", "--seed", "--threads", "--out", "--verbose",
-                 "--truncation", "--tokenizer"]
+                 "--truncation", "--tokenizer", "--ngrams"]
 
 
 def test_help_documents_every_option():
@@ -123,26 +123,27 @@ def _settings(argv):
 
 
 @pytest.mark.parametrize("model,data,expected", [
-    # (maxlen, truncation, vocab_size, epochs, learning_rate, dropout), as cli_models documents
-    ("small", "imdb", (512, "pre", 20000, 2, 1e-3, 0.1)),
-    ("small", "reviews.csv", (512, "pre", 20000, 2, 1e-3, 0.1)),
-    ("small", "sst2", (64, "pre", 20000, 2, 1e-3, 0.1)),
-    ("small", "mr", (64, "pre", 20000, 3, 1e-3, 0.1)),
-    ("small", "builtin", (24, "pre", 20000, 8, 1e-3, 0.1)),
-    ("base", "imdb", (512, "pre", 20000, 2, 1e-3, 0.1)),
-    ("bow", "imdb", (1500, "post", 200000, 3, 3e-3, 0.0)),
-    ("bow", "mr", (128, "post", 200000, 3, 3e-3, 0.0)),
+    # (maxlen, truncation, ngrams, vocab_size, epochs, learning_rate, dropout), as cli_models
+    ("small", "imdb", (512, "post", 2, 20000, 2, 1e-3, 0.1)),
+    ("small", "reviews.csv", (512, "post", 2, 20000, 2, 1e-3, 0.1)),
+    ("small", "sst2", (64, "post", 1, 20000, 2, 1e-3, 0.1)),
+    ("small", "mr", (64, "post", 1, 20000, 3, 1e-3, 0.1)),
+    ("small", "builtin", (24, "post", 1, 20000, 8, 1e-3, 0.1)),
+    ("base", "imdb", (512, "post", 1, 20000, 2, 1e-3, 0.1)),
+    ("bow", "imdb", (1500, "post", 2, 200000, 3, 3e-3, 0.0)),
+    ("bow", "mr", (128, "post", 2, 200000, 3, 3e-3, 0.0)),
 ])
 def test_defaults_per_model_and_data(model, data, expected):
     got = _settings(["--data", data, "--model", model])
-    assert (got.maxlen, got.truncation, got.vocab_size, got.epochs, got.learning_rate,
-            got.dropout) == expected
+    assert (got.maxlen, got.truncation, got.ngrams, got.vocab_size, got.epochs,
+            got.learning_rate, got.dropout) == expected
 
 
 def test_flags_override_the_defaults_one_by_one():
-    got = _settings(["--data", "imdb", "--maxlen", "100", "--truncation", "post",
-                     "--epochs", "5", "--dropout", "0"])
-    assert (got.maxlen, got.truncation, got.epochs, got.dropout) == (100, "post", 5, 0.0)
+    got = _settings(["--data", "imdb", "--maxlen", "100", "--truncation", "pre",
+                     "--epochs", "5", "--dropout", "0", "--ngrams", "1"])
+    assert (got.maxlen, got.truncation, got.epochs, got.dropout, got.ngrams) == (
+        100, "pre", 5, 0.0, 1)
     assert (got.vocab_size, got.learning_rate) == (20000, 1e-3)   # left to the recipe
 
 
@@ -170,7 +171,7 @@ def test_bag_of_ngrams_model_trains_saves_and_predicts(tmp_path, capsys):
 def test_learning_rate_decays_to_zero_along_a_cosine_over_the_run(tmp_path, capsys):
     out = tmp_path / "m.seqattn"
     assert cli.main(["train", "--data", "builtin", "--epochs", "2", "--batch-size", "64",
-                     "--truncation", "post", "--out", str(out), "--verbose", "0"]) == 0
+                     "--truncation", "pre", "--out", str(out), "--verbose", "0"]) == 0
     model = seqattn.load_model(out)
     steps = 2 * -(-6000 // 64)   # 2 epochs of the 6,000 training texts in batches of 64
     schedule = seqattn.schedules.deserialize(model.optimizer.get_config()["learning_rate"])
@@ -178,7 +179,7 @@ def test_learning_rate_decays_to_zero_along_a_cosine_over_the_run(tmp_path, caps
     assert schedule.get_config()["decay_steps"] == steps
     assert schedule(0) == pytest.approx(1e-3) and schedule(steps // 2) == pytest.approx(0.5e-3)
     assert model.optimizer.iterations == steps and model.optimizer.learning_rate == 0.0
-    assert model.get_layer("vectorizer").truncation == "post"
+    assert model.get_layer("vectorizer").truncation == "pre"
 
 
 def test_resume_with_more_epochs_stretches_the_decay_over_the_new_total(tmp_path, capsys):
@@ -198,3 +199,18 @@ def test_resume_with_more_epochs_stretches_the_decay_over_the_new_total(tmp_path
     # Epochs 2 and 3 trained at a rate above 0: the weights moved.
     moved = [np.max(np.abs(a - b)) for a, b in zip(once.get_weights(), resumed.get_weights())]
     assert min(moved) > 0
+
+
+def test_words_and_pairs_model_from_the_command_line(tmp_path, capsys):
+    out = tmp_path / "pairs.seqattn"
+    assert cli.main(["train", "--data", "builtin", "--ngrams", "2", "--out", str(out),
+                     "--verbose", "0"]) == 0
+    assert "pairs, maxlen 24 (post)" in capsys.readouterr().out
+    model = seqattn.load_model(out)
+    words, pairs = model.get_layer("vectorizer"), model.get_layer("pair_vectorizer")
+    assert pairs.ngrams == (2,) and words.ngrams is None
+    assert pairs.output_sequence_length == words.output_sequence_length == 24
+    assert model.get_layer("pair_embedding").get_weights()[0].shape == (
+        pairs.vocabulary_size(), 32)
+    assert cli.main(["predict", str(out), "not good at all"]) == 0
+    assert "attended: " in capsys.readouterr().out

@@ -423,3 +423,28 @@ def test_newer_opsets(tmp_path, opset):
     a = np.random.default_rng(3).normal(size=(6, 5, 4)).astype(np.float32)
     got = _session(path).run(None, {"x": a})[0]
     np.testing.assert_allclose(got, model.predict(a, verbose=0), atol=1e-5, rtol=0)
+
+
+def test_two_vectorizers_of_one_text_input_become_two_graph_inputs(tmp_path):
+    # Words and word pairs of the same text (what `train --ngrams 2` builds): each vectorizer
+    # gets its own int32 graph input and its own entry in the vocabulary file.
+    texts = ["the cat sat on the mat", "a dog ran", "the dog sat", "not a good film"]
+    words = layers.TextVectorization(max_tokens=30, output_sequence_length=5, name="words")
+    pairs = layers.TextVectorization(max_tokens=30, output_sequence_length=5, ngrams=(2,),
+                                     name="pairs")
+    words.adapt(texts)
+    pairs.adapt(texts)
+    raw = seqattn.Input(shape=(), dtype="string", name="text")
+    h = layers.Add()([
+        layers.Embedding(words.vocabulary_size(), 4, mask_zero=True)(words(raw)),
+        layers.Embedding(pairs.vocabulary_size(), 4)(pairs(raw))])
+    model = seqattn.Model(raw, layers.Dense(2)(layers.GlobalAveragePooling1D()(h)))
+    path = tmp_path / "pairs.onnx"
+    seqattn.export.to_onnx(model, path)
+    rebuilt = seqattn.export.vocabulary.text_vectorizers(tmp_path / "pairs.vocabulary.json")
+    assert list(rebuilt) == ["text", "text_pairs"]
+    session = _session(path)
+    assert [i.name for i in session.get_inputs()] == ["text", "text_pairs"]
+    new = ["the cat ran", "a good dog sat on the mat again", ""]
+    got = session.run(None, {name: v(new) for name, v in rebuilt.items()})[0]
+    np.testing.assert_allclose(got, model.predict(new, verbose=0), atol=1e-5, rtol=0)

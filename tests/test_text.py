@@ -745,3 +745,46 @@ def test_truncation_in_config_and_model_files(tmp_path):
 def test_bad_truncation_names_the_argument(bad):
     with pytest.raises(ValueError, match="truncation.*'pre'.*'post'"):
         TextVectorization(truncation=bad)
+
+
+# ------------------------------------------------- two vectorizers on one string Input
+
+
+def _words_and_pairs_model():
+    texts = ["the cat sat on the mat", "a dog ran", "the dog sat", "not a good film", "good"]
+    words = TextVectorization(max_tokens=30, output_sequence_length=5, name="words")
+    pairs = TextVectorization(max_tokens=30, output_sequence_length=5, ngrams=(2,),
+                              name="pairs")
+    words.adapt(texts)
+    pairs.adapt(texts)
+    raw = seqattn.Input(shape=(), dtype="string", name="text")
+    h = layers.Add()([
+        layers.Embedding(words.vocabulary_size(), 3, mask_zero=True)(words(raw)),
+        layers.Embedding(pairs.vocabulary_size(), 3)(pairs(raw))])    # no mask: pads learn
+    out = layers.Dense(1, activation="sigmoid")(layers.GlobalAveragePooling1D()(h))
+    return seqattn.Model(raw, out), words, pairs, texts
+
+
+def test_words_and_pairs_of_one_text_match_a_numpy_forward(tmp_path):
+    model, words, pairs, texts = _words_and_pairs_model()
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(texts, np.array([1, 0, 1, 0, 1], np.float32), epochs=3, verbose=0)
+    w_words, w_pairs, kernel, bias = model.get_weights()
+    new = ["the cat ran on the mat again", "good", "unseen words", ""]
+    ids, pair_ids = words(new), pairs(new)
+    mask = (ids != 0)[..., None]                                     # the words' mask alone
+    h = w_words[ids] + w_pairs[pair_ids]                             # (B, L, C)
+    pooled = (h * mask).sum(1) / np.maximum(mask.sum(1), 1)          # an empty text pools to 0
+    expected = 1 / (1 + np.exp(-(pooled @ kernel + bias)))
+    np.testing.assert_allclose(model.predict(new, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    model.save(tmp_path / "pairs.seqattn")
+    loaded = seqattn.load_model(tmp_path / "pairs.seqattn")
+    np.testing.assert_array_equal(loaded.predict(new, verbose=0), model.predict(new, verbose=0))
+
+
+def test_words_and_pairs_model_names_the_input_in_errors():
+    model, *_ = _words_and_pairs_model()
+    with pytest.raises(TypeError, match="expects strings"):
+        model.predict([1.5, 2.5], verbose=0)
+    with pytest.raises(TypeError, match="layer 'words' expects a string"):
+        model.predict(7, verbose=0)

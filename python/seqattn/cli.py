@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from . import cli_predict
-from .cli_models import MODEL_NAMES, build_model, recipe
+from .cli_models import MODEL_NAMES, PAIR_VOCAB, build_model, recipe
 from .cli_predict import positive_int as _positive_int
 
 DATASETS = ("builtin", "imdb", "sst2", "mr")
@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="which tokens a longer text keeps: pre, its last ones (as "
                             "keras.utils.pad_sequences); post, its first ones (as Keras' "
                             "TextVectorization) (default: pre; post with --model bow)")
+    train.add_argument("--ngrams", type=int, choices=(1, 2), default=None,
+                       help="1: words; 2: words and word pairs (bow: pairs in the bag; small, "
+                            "base: each position also embeds the pair it starts, from a "
+                            f"{PAIR_VOCAB:,}-pair vocabulary) (default: 2 with --model small on "
+                            "imdb and CSV files and with --model bow, else 1)")
     train.add_argument("--vocab-size", type=_positive_int, default=None,
                        help="vocabulary size including padding and [UNK] (default: 20000; "
                             "200000 with --model bow)")
@@ -242,14 +247,23 @@ def _train(args, strategy, say) -> int:
             raise ValueError("--subword-vocab-size must be at least 256 with --tokenizer bpe "
                              f"(its 256 bytes), received {args.subword_vocab_size}")
         split = seqattn.text.SubwordTokenizer(args.tokenizer, args.subword_vocab_size)
+    bow = args.model == "bow"
     vectorizer = seqattn.text.TextVectorization(
         max_tokens=settings.vocab_size, output_sequence_length=settings.maxlen, split=split,
-        ngrams=2 if args.model == "bow" else None, truncation=settings.truncation,
+        ngrams=2 if bow and settings.ngrams == 2 else None, truncation=settings.truncation,
         strip_html=True, name="vectorizer")
     vectorizer.adapt(texts)
+    pair_vectorizer = None
+    if not bow and settings.ngrams == 2 and args.resume is None:
+        pair_vectorizer = seqattn.text.TextVectorization(
+            max_tokens=PAIR_VOCAB, output_sequence_length=settings.maxlen, split=split,
+            ngrams=(2,), truncation=settings.truncation, strip_html=True,
+            name="pair_vectorizer")
+        pair_vectorizer.adapt(texts)
+    pairs = "" if pair_vectorizer is None else f" + {pair_vectorizer.vocabulary_size():,} pairs"
     say(f"seqattn {seqattn.__version__} | {seqattn.get_num_threads()} threads | data "
           f"{args.data}: {len(texts):,} training and {len(val_texts):,} validation texts, "
-          f"{num_classes} classes | vocabulary {vectorizer.vocabulary_size():,}, maxlen "
+          f"{num_classes} classes | vocabulary {vectorizer.vocabulary_size():,}{pairs}, maxlen "
           f"{settings.maxlen} ({settings.truncation}) | read and vectorized in "
           f"{time.perf_counter() - t0:.1f} s", flush=True)
     epochs = settings.epochs
@@ -269,7 +283,8 @@ def _train(args, strategy, say) -> int:
         model.optimizer.learning_rate = rate
         say(f"resuming {args.resume} after epoch {initial_epoch}", flush=True)
     else:
-        model = build_model(vectorizer, args.model, num_classes, settings.dropout)
+        model = build_model(vectorizer, args.model, num_classes, settings.dropout,
+                            pair_vectorizer)
         loss = "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
         model.compile(optimizer=seqattn.optimizers.Adam(rate), loss=loss, metrics=["accuracy"])
     say(f"model {model.name}: {model.count_params():,} parameters", flush=True)

@@ -54,14 +54,18 @@ class Exporter:
         if getattr(model, "inputs", None) is None:
             raise ValueError(f"Model '{model.name}' is not built yet, so it cannot be exported: "
                              "give it an Input first, or call fit/predict on data.")
-        graph_inputs, vectorizers = model._graph_inputs()
+        graph_inputs, sources = model._graph_inputs()
         env, inputs, vocab = {}, [], {}
-        for i, t in enumerate(graph_inputs):
-            name = self.g.reserve(model.inputs[i].name)  # the user's Input name, even for ids
+        for i, (t, (source, vectorizer)) in enumerate(zip(graph_inputs, sources)):
+            # The user's Input name, even for ids; a second vectorizer of the same Input (word
+            # pairs beside words) names its graph input after itself.
+            name = model.inputs[source].name if i < len(model.inputs) else (
+                f"{model.inputs[source].name}_{vectorizer.name}")
+            name = self.g.reserve(name)
             inputs.append(self._value_info(name, t, "input"))
             env[id(t)] = (name, None)
-            if i in vectorizers:
-                vocab[name] = vectorizers[i]
+            if vectorizer is not None:
+                vocab[name] = vectorizer
         # Output names first, so that no converter's tensor takes a name the user chose.
         out_names = [self.g.reserve(t.name) for t in model.outputs]
         for node in model._core_nodes():

@@ -324,14 +324,23 @@ class Model(Trainer, DataAdapter):
 
         An Input read by a preprocessing layer (a TextVectorization on raw strings) is turned
         into the layer's output in Python, once per call on the whole array (data preparation,
-        not the training step); the C++ graph starts from that output. Returns (graph inputs,
-        {input index: preprocessing layer})."""
-        graph_inputs, vectorizers = list(self.inputs), {}
+        not the training step); the C++ graph starts from that output. An Input read by
+        several preprocessing layers (words and word pairs of one text) gives the graph one
+        input per layer, the first in the Input's place and the others after all Inputs.
+        Returns (graph inputs, sources): sources[k] = (index of the model Input that graph
+        input k comes from, the preprocessing layer applied to it or None)."""
+        graph_inputs = list(self.inputs)
+        sources = [(i, None) for i in range(len(graph_inputs))]
+        positions = {id(t): i for i, t in enumerate(self.inputs)}
         for node in self._nodes:
             if node.layer._preprocessing:
-                i = [id(t) for t in self.inputs].index(id(node.inputs[0]))
-                graph_inputs[i], vectorizers[i] = node.output, node.layer
-        return graph_inputs, vectorizers
+                i = positions[id(node.inputs[0])]
+                if sources[i][1] is None:
+                    graph_inputs[i], sources[i] = node.output, (i, node.layer)
+                else:
+                    graph_inputs.append(node.output)
+                    sources.append((i, node.layer))
+        return graph_inputs, sources
 
     def _core_nodes(self):
         """The nodes that run in the C++ graph (all but the preprocessing layers)."""

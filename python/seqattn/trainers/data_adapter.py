@@ -25,25 +25,27 @@ class DataAdapter:
             raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} input arrays, "
                              f"received {len(arrays)}.")
         graph = self._core_graph()
-        graph_inputs, vectorizers = self._graph_inputs()
-        out = []
-        for i, (a, inp) in enumerate(zip(arrays, graph_inputs)):
+        graph_inputs, sources = self._graph_inputs()
+        for i, a in enumerate(arrays):
             if a is None:
                 raise TypeError(f"`{what}` is None; expected an array of shape "
                                 f"{self.inputs[i].shape}.")
-            if i in vectorizers:  # raw strings -> (B, L) token ids
-                a = vectorizers[i](a)
+        out = []
+        for i, (inp, (source, preprocessing)) in enumerate(zip(graph_inputs, sources)):
+            a = arrays[source]
+            if preprocessing is not None:  # raw strings -> (B, L) token ids
+                a = preprocessing(a)
             try:
                 arr = np.asarray(a)
             except ValueError as e:  # ragged nested lists
-                raise ValueError(f"Input {i} of model '{self.name}' must be a rectangular array "
+                raise ValueError(f"Input {source} of model '{self.name}' must be a rectangular array "
                                  "of shape (B, T); pad the sequences to one length first "
                                  f"(e.g. TextVectorization(output_sequence_length=T)). ({e})"
                                  ) from None
             if arr.ndim >= 1 and arr.shape[0] == 0:
                 raise ValueError(f"`{what}` is empty: received an array of shape {arr.shape}.")
             out.append(graph.prepare_input(i, arr, [-1 if d is None else d for d in inp.shape],
-                                           f"Input {i} of model '{self.name}'"))
+                                           f"Input {source} of model '{self.name}'"))
         sizes = [len(a) for a in out]
         if len(set(sizes)) > 1:
             raise ValueError(f"Model '{self.name}': every input array must hold the same number "
