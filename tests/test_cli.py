@@ -13,7 +13,7 @@ from seqattn import cli
 TRAIN_OPTIONS = ["--data", "--data-dir", "--text-column", "--label-column", "--model",
                  "--epochs", "--batch-size", "--maxlen", "--vocab-size", "--learning-rate",
                  "--dropout", "--validation-split", "--seed", "--threads", "--out", "--verbose",
-                 "--truncation", "--tokenizer", "--ngrams"]
+                 "--truncation", "--tokenizer", "--ngrams", "--schedule"]
 
 
 def test_help_documents_every_option():
@@ -123,27 +123,28 @@ def _settings(argv):
 
 
 @pytest.mark.parametrize("model,data,expected", [
-    # (maxlen, truncation, ngrams, vocab_size, epochs, learning_rate, dropout), as cli_models
-    ("small", "imdb", (512, "post", 2, 20000, 2, 1e-3, 0.1)),
-    ("small", "reviews.csv", (512, "post", 2, 20000, 2, 1e-3, 0.1)),
-    ("small", "sst2", (64, "post", 1, 20000, 2, 1e-3, 0.1)),
-    ("small", "mr", (64, "post", 1, 20000, 3, 1e-3, 0.1)),
-    ("small", "builtin", (24, "post", 1, 20000, 8, 1e-3, 0.1)),
-    ("base", "imdb", (512, "post", 1, 20000, 2, 1e-3, 0.1)),
-    ("bow", "imdb", (1500, "post", 2, 200000, 3, 3e-3, 0.0)),
-    ("bow", "mr", (128, "post", 2, 200000, 3, 3e-3, 0.0)),
+    # (maxlen, truncation, ngrams, vocab_size, epochs, learning_rate, schedule, dropout)
+    ("small", "imdb", (512, "post", 2, 20000, 2, 1e-3, "cosine", 0.1)),
+    ("small", "reviews.csv", (512, "post", 2, 20000, 2, 1e-3, "cosine", 0.1)),
+    ("small", "sst2", (64, "post", 1, 20000, 3, 1e-3, "cosine", 0.1)),
+    ("small", "mr", (64, "post", 1, 20000, 3, 1e-3, "cosine", 0.1)),
+    ("small", "builtin", (24, "post", 1, 20000, 8, 1e-3, "cosine", 0.1)),
+    ("base", "imdb", (512, "post", 1, 20000, 2, 1e-3, "cosine", 0.1)),
+    ("bow", "imdb", (1500, "post", 2, 200000, 3, 3e-3, "constant", 0.0)),
+    ("bow", "mr", (128, "post", 2, 200000, 3, 3e-3, "constant", 0.0)),
 ])
 def test_defaults_per_model_and_data(model, data, expected):
     got = _settings(["--data", data, "--model", model])
     assert (got.maxlen, got.truncation, got.ngrams, got.vocab_size, got.epochs,
-            got.learning_rate, got.dropout) == expected
+            got.learning_rate, got.schedule, got.dropout) == expected
 
 
 def test_flags_override_the_defaults_one_by_one():
     got = _settings(["--data", "imdb", "--maxlen", "100", "--truncation", "pre",
-                     "--epochs", "5", "--dropout", "0", "--ngrams", "1"])
-    assert (got.maxlen, got.truncation, got.epochs, got.dropout, got.ngrams) == (
-        100, "pre", 5, 0.0, 1)
+                     "--epochs", "5", "--dropout", "0", "--ngrams", "1", "--schedule",
+                     "constant"])
+    assert (got.maxlen, got.truncation, got.epochs, got.dropout, got.ngrams, got.schedule) == (
+        100, "pre", 5, 0.0, 1, "constant")
     assert (got.vocab_size, got.learning_rate) == (20000, 1e-3)   # left to the recipe
 
 
@@ -163,6 +164,7 @@ def test_bag_of_ngrams_model_trains_saves_and_predicts(tmp_path, capsys):
     assert cli.main(["predict", str(out), "not good at all"]) == 0
     line = capsys.readouterr().out.splitlines()
     assert len(line) == 1   # no attention layer: no "attended:" line
+    assert model.optimizer.learning_rate == pytest.approx(3e-3)   # constant for the bag
     label, probability, echoed = line[0].split("\t")
     prob = float(model.predict(["not good at all"], verbose=0)[0, 0])
     assert float(probability) == pytest.approx(max(prob, 1 - prob), abs=1e-3)

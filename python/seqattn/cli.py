@@ -85,8 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--subword-vocab-size", type=_positive_int, default=8000,
                        help="subword pieces the wordpiece/bpe tokenizer learns (default: 8000)")
     train.add_argument("--learning-rate", type=_positive_float, default=None,
-                       help="Adam's initial learning rate, decayed to 0 along a cosine over "
-                            "the run (default: 1e-3; 3e-3 with --model bow)")
+                       help="Adam's (initial) learning rate (default: 1e-3; 3e-3 with "
+                            "--model bow)")
+    train.add_argument("--schedule", choices=("cosine", "constant"), default=None,
+                       help="cosine: the rate falls to 0 along a cosine over all --epochs; "
+                            "constant: it stays (default: cosine; constant with --model bow)")
     train.add_argument("--dropout", type=_rate, default=None,
                        help="dropout rate (default: 0.1; 0 with --model bow)")
     train.add_argument("--validation-split", type=_fraction, default=0.2,
@@ -267,10 +270,11 @@ def _train(args, strategy, say) -> int:
           f"{settings.maxlen} ({settings.truncation}) | read and vectorized in "
           f"{time.perf_counter() - t0:.1f} s", flush=True)
     epochs = settings.epochs
-    # Adam's rate falls from --learning-rate to 0 along a cosine over all --epochs' steps.
-    ranks = 1 if strategy is None else strategy.num_replicas_in_sync
-    steps = epochs * -(-len(texts) // (args.batch_size * ranks))
-    rate = seqattn.schedules.CosineDecay(settings.learning_rate, decay_steps=steps)
+    rate = settings.learning_rate
+    if settings.schedule == "cosine":  # from --learning-rate to 0 over all --epochs' steps
+        ranks = 1 if strategy is None else strategy.num_replicas_in_sync
+        steps = epochs * -(-len(texts) // (args.batch_size * ranks))
+        rate = seqattn.schedules.CosineDecay(rate, decay_steps=steps)
     initial_epoch = 0
     if args.resume is not None:
         model = seqattn.load_model(args.resume)
@@ -278,9 +282,10 @@ def _train(args, strategy, say) -> int:
         if initial_epoch >= epochs:
             raise ValueError(f"--resume {args.resume}: that model has trained {initial_epoch} "
                              f"epochs already; pass --epochs above {initial_epoch}.")
-        # The saved schedule ends at the old run's last step (rate 0 from there on): stretch
-        # it over this run's --epochs and rank count. Adam's moments carry on as saved.
-        model.optimizer.learning_rate = rate
+        # A saved cosine ends at the old run's last step (rate 0 from there on): stretch it
+        # over this run's --epochs and rank count. Adam's moments carry on as saved.
+        if settings.schedule == "cosine":
+            model.optimizer.learning_rate = rate
         say(f"resuming {args.resume} after epoch {initial_epoch}", flush=True)
     else:
         model = build_model(vectorizer, args.model, num_classes, settings.dropout,
