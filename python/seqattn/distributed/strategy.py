@@ -145,7 +145,7 @@ class MPIStrategy:
         opt.core.iterations = counters["iterations"]
         graph.step = counters["step"]
         model._epoch = counters["epoch"]
-        if not callable(counters["learning_rate"]):
+        if opt._schedule is None:  # a schedule gives its rate from the broadcast iterations
             opt.learning_rate = counters["learning_rate"]
         for n in model._nodes:
             if n.layer.name in counters["seeds"]:
