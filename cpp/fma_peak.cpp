@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "fma_peak_impl.hpp"
+#include "isa_dispatch.hpp"
 #include "parallel.hpp"
 
 namespace seqattn {
@@ -13,22 +14,9 @@ namespace seqattn {
 FmaLoop fma_loop_baseline() { return this_fma_loop(); }
 
 namespace {
-FmaLoop pick_loop() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) {
-    const FmaLoop l = fma_loop_avx512();
-    if (l.run) return l;
-  }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    const FmaLoop l = fma_loop_avx2();
-    if (l.run) return l;
-  }
-#endif
-  return fma_loop_baseline();
-}
 const FmaLoop& chosen_loop() {
-  static const FmaLoop l = pick_loop();
+  static const FmaLoop l = pick_by_isa<FmaLoop>(fma_loop_avx512, fma_loop_avx2,
+                                                fma_loop_baseline);
   return l;
 }
 

@@ -6,26 +6,15 @@
 #include "gemm.hpp"
 
 #include "gemm_impl.hpp"
+#include "isa_dispatch.hpp"
 
 namespace seqattn {
 
 namespace {
-GemmKernel pick() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) {
-    const GemmKernel k = gemm_kernel_avx512();
-    if (k.run) return k;
-  }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    const GemmKernel k = gemm_kernel_avx2();
-    if (k.run) return k;
-  }
-#endif
-  return {&gemm_impl, kernel_name()};
-}
 const GemmKernel& chosen() {
-  static const GemmKernel k = pick();  // thread-safe one-time initialisation
+  // thread-safe one-time initialisation
+  static const GemmKernel k = pick_by_isa<GemmKernel>(
+      gemm_kernel_avx512, gemm_kernel_avx2, [] { return GemmKernel{&gemm_impl, kernel_name()}; });
   return k;
 }
 }  // namespace

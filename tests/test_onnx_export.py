@@ -16,6 +16,7 @@ ort = pytest.importorskip("onnxruntime")
 
 import seqattn  # noqa: E402
 from seqattn import layers, ops  # noqa: E402
+from text_models import words_and_pairs_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCHES = (1, 4, 9)  # one file, three batch sizes: the batch axis is dynamic
@@ -428,17 +429,7 @@ def test_newer_opsets(tmp_path, opset):
 def test_two_vectorizers_of_one_text_input_become_two_graph_inputs(tmp_path):
     # Words and word pairs of the same text (what `train --ngrams 2` builds): each vectorizer
     # gets its own int32 graph input and its own entry in the vocabulary file.
-    texts = ["the cat sat on the mat", "a dog ran", "the dog sat", "not a good film"]
-    words = layers.TextVectorization(max_tokens=30, output_sequence_length=5, name="words")
-    pairs = layers.TextVectorization(max_tokens=30, output_sequence_length=5, ngrams=(2,),
-                                     name="pairs")
-    words.adapt(texts)
-    pairs.adapt(texts)
-    raw = seqattn.Input(shape=(), dtype="string", name="text")
-    h = layers.Add()([
-        layers.Embedding(words.vocabulary_size(), 4, mask_zero=True)(words(raw)),
-        layers.Embedding(pairs.vocabulary_size(), 4)(pairs(raw))])
-    model = seqattn.Model(raw, layers.Dense(2)(layers.GlobalAveragePooling1D()(h)))
+    model, _, _ = words_and_pairs_model(width=4)
     path = tmp_path / "pairs.onnx"
     seqattn.export.to_onnx(model, path)
     rebuilt = seqattn.export.vocabulary.text_vectorizers(tmp_path / "pairs.vocabulary.json")

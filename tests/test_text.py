@@ -17,6 +17,7 @@ import pytest
 import seqattn
 from seqattn import layers
 from seqattn.text import TextVectorization
+from text_models import WORDS_AND_PAIRS_TEXTS, words_and_pairs_model
 
 # The IMDB training reviews (not part of the repository): the real-data tests skip without
 # them. SEQATTN_IMDB_CSV overrides the location.
@@ -750,23 +751,9 @@ def test_bad_truncation_names_the_argument(bad):
 # ------------------------------------------------- two vectorizers on one string Input
 
 
-def _words_and_pairs_model():
-    texts = ["the cat sat on the mat", "a dog ran", "the dog sat", "not a good film", "good"]
-    words = TextVectorization(max_tokens=30, output_sequence_length=5, name="words")
-    pairs = TextVectorization(max_tokens=30, output_sequence_length=5, ngrams=(2,),
-                              name="pairs")
-    words.adapt(texts)
-    pairs.adapt(texts)
-    raw = seqattn.Input(shape=(), dtype="string", name="text")
-    h = layers.Add()([
-        layers.Embedding(words.vocabulary_size(), 3, mask_zero=True)(words(raw)),
-        layers.Embedding(pairs.vocabulary_size(), 3)(pairs(raw))])    # no mask: pads learn
-    out = layers.Dense(1, activation="sigmoid")(layers.GlobalAveragePooling1D()(h))
-    return seqattn.Model(raw, out), words, pairs, texts
-
-
 def test_words_and_pairs_of_one_text_match_a_numpy_forward(tmp_path):
-    model, words, pairs, texts = _words_and_pairs_model()
+    model, words, pairs = words_and_pairs_model()
+    texts = WORDS_AND_PAIRS_TEXTS
     model.compile(optimizer="adam", loss="binary_crossentropy")
     model.fit(texts, np.array([1, 0, 1, 0, 1], np.float32), epochs=3, verbose=0)
     w_words, w_pairs, kernel, bias = model.get_weights()
@@ -783,7 +770,7 @@ def test_words_and_pairs_of_one_text_match_a_numpy_forward(tmp_path):
 
 
 def test_words_and_pairs_model_names_the_input_in_errors():
-    model, *_ = _words_and_pairs_model()
+    model, *_ = words_and_pairs_model()
     with pytest.raises(TypeError, match="expects strings"):
         model.predict([1.5, 2.5], verbose=0)
     with pytest.raises(TypeError, match="layer 'words' expects a string"):
