@@ -61,8 +61,9 @@ def recipe(model: str, data: str) -> Recipe:
     epoch) needs 8 epochs to learn its negations.
     Bag of n-grams: unigrams and bigrams in a 200,000-entry vocabulary, 1,500 items
     per text ("post": the unigrams come first, so a text of over 750 words, 2% of IMDB's,
-    loses bigrams before words), Adam at 3e-3 for 3 epochs without dropout: 0.914 on the IMDB
-    slice, 0.771 on MR's.
+    loses bigrams before words), Adam at a constant 3e-3 for 3 epochs without dropout: 0.914,
+    0.916, 0.913 on the IMDB slices of seeds 0, 1, 2, where a cosine decay to 0 gave 0.905,
+    0.907, 0.904.
     """
     kind = DATA_KIND.get(data, LONG)
     if model == "bow":
